@@ -1,0 +1,65 @@
+# Everything a fresh machine with python3 and make needs: `make test`, `make demo`.
+PYTHON ?= python3
+VENV ?= .venv
+LOCK ?= requirements/airflow-3.3.lock
+VENV2 ?= .venv-airflow2
+LOCK2 ?= requirements/airflow-2.11.lock
+BENCH_VENV ?= .venv-bench
+PIP_FLAGS = --quiet --disable-pip-version-check --no-input
+PYTEST_FLAGS ?=
+
+.PHONY: test lint typecheck unit test-faults test-airflow2 demo bench fake-server clean
+
+$(VENV)/.installed: $(LOCK) pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_FLAGS) -r $(LOCK)
+	$(VENV)/bin/pip install $(PIP_FLAGS) --no-deps -e .
+	touch $@
+
+$(VENV2)/.installed: $(LOCK2) pyproject.toml
+	test -x $(VENV2)/bin/python || $(PYTHON) -m venv $(VENV2)
+	$(VENV2)/bin/pip install $(PIP_FLAGS) -r $(LOCK2)
+	$(VENV2)/bin/pip install $(PIP_FLAGS) --no-deps -e .
+	touch $@
+
+## make test: lint, type check and every test but the full fault suite, on Airflow 3.3
+test: lint typecheck unit
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+unit: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest -m "not faults" $(PYTEST_FLAGS)
+
+## make test-faults: the full seeded fault-injection suite
+test-faults: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest -m faults $(PYTEST_FLAGS)
+
+## make test-airflow2: the whole suite on Airflow 2.11
+test-airflow2: $(VENV2)/.installed
+	$(VENV2)/bin/python -m pytest -m "not faults" $(PYTEST_FLAGS)
+
+## make demo: the fake LakeSail server and the example DAG, run by Airflow
+demo: $(VENV)/.installed
+	$(VENV)/bin/python -m airflow_provider_flinksp.demo
+
+## make fake-server: a fake LakeSail API on 127.0.0.1 to point your own DAGs at
+fake-server: $(VENV)/.installed
+	$(VENV)/bin/python -m airflow_provider_flinksp.testing
+
+## make bench: parse time, per-poll cost and deferred waits at scale, against floors and peers
+$(BENCH_VENV)/.installed: $(LOCK) requirements/bench-extra.lock pyproject.toml
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install $(PIP_FLAGS) -r $(LOCK) -r requirements/bench-extra.lock
+	$(BENCH_VENV)/bin/pip install $(PIP_FLAGS) --no-deps -e .
+	touch $@
+
+bench: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) $(VENV2) $(BENCH_VENV) build *.egg-info .mypy_cache .ruff_cache

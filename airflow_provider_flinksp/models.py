@@ -1,0 +1,219 @@
+"""The API's data, as typed Python values, and the checks on what goes in and comes out.
+
+Parsing never raises anything but :class:`~airflow_provider_flinksp.exceptions.LakeSailResponseError`
+for a body that is not the documented shape.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from airflow_provider_flinksp.exceptions import LakeSailResponseError
+
+#: The API's ``ResourceId`` rule for workspace, session and job IDs.
+RESOURCE_ID_RULE = "1 to 20 characters, each A-Z or 0-9"
+_RESOURCE_ID = re.compile(r"[A-Z0-9]{1,20}")
+
+#: The documented trigger types; others are kept as they come.
+TRIGGER_TYPES = frozenset({"MANUAL", "PERIODIC", "UNKNOWN", "UPGRADE"})
+#: Job states in which no savepoint will ever complete.
+TERMINAL_JOB_STATES = frozenset({"FAILED", "DELETING"})
+
+
+def validate_resource_id(name: str, value: object) -> str:
+    """Check one ID against the API's ``ResourceId`` rule before anything is sent.
+
+    :param name: the parameter's name, for the message
+    :param value: the value to check
+    :return: the value, unchanged
+    :raises ValueError: naming the parameter and the rule
+    """
+    if isinstance(value, str) and _RESOURCE_ID.fullmatch(value):
+        return value
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    raise ValueError(f"{name} must be a LakeSail ResourceId ({RESOURCE_ID_RULE}); got {shown}")
+
+
+def check_static_ids(**ids: object) -> None:
+    """Check IDs given as plain text when a task is built; templated or XCom values are checked
+    after rendering, by the hook, before any request.
+
+    :param ids: parameter name to value
+    :raises ValueError: naming the parameter and the rule
+    """
+    for name, value in ids.items():
+        if isinstance(value, str) and "{{" not in value and "{%" not in value:
+            validate_resource_id(name, value)
+
+
+def as_seconds(value: timedelta | float, name: str) -> float:
+    """A duration given as a timedelta or a number of seconds, checked.
+
+    :param value: the duration
+    :param name: the parameter's name, for the message
+    :raises ValueError: when it is negative or not a duration
+    """
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise ValueError(f"{name} must be a timedelta or a number of seconds >= 0, got {value!r}")
+    return seconds
+
+
+def parse_timestamp(value: str, where: str) -> datetime:
+    """Parse an API date-time (``YYYY-MM-DDTHH:mm:ss.sssZ``) into an aware ``datetime``.
+
+    :param value: the text
+    :param where: where it was found, for the message
+    """
+    try:
+        parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
+    except ValueError:
+        raise LakeSailResponseError(f"{where} is not an ISO-8601 date-time: {value[:60]!r}") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+def _optional_str(data: dict[str, Any], key: str, where: str) -> str | None:
+    value = data.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise LakeSailResponseError(f"{where}.{key} should be a string, got {type(value).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class Savepoint:
+    """One savepoint of a Flink session job.
+
+    :param trigger_type: what triggered it (``MANUAL``, ``PERIODIC``, ``UNKNOWN``, ``UPGRADE``; other
+        values are kept as they come)
+    :param location: where a completed savepoint is stored; what a restore needs
+    :param trigger_nonce: identifies a manually triggered savepoint
+    :param triggered_at: when it was triggered (timezone-aware)
+    """
+
+    trigger_type: str
+    location: str | None = None
+    trigger_nonce: str | None = None
+    triggered_at: datetime | None = None
+
+    @classmethod
+    def from_api(cls, data: object, where: str = "savepoint") -> Savepoint:
+        """Build one from the API's JSON object.
+
+        :param data: the decoded JSON value
+        :param where: where it was found, for error messages
+        :raises LakeSailResponseError: when it is not the documented shape
+        """
+        if not isinstance(data, dict):
+            raise LakeSailResponseError(f"{where} should be a JSON object, got {_json_type(data)}")
+        trigger_type = data.get("triggerType")
+        if not isinstance(trigger_type, str):
+            raise LakeSailResponseError(f"{where}.triggerType is required and should be a string")
+        triggered_at = _optional_str(data, "triggeredAt", where)
+        return cls(
+            trigger_type=trigger_type,
+            location=_optional_str(data, "location", where),
+            trigger_nonce=_optional_str(data, "triggerNonce", where),
+            triggered_at=None
+            if triggered_at is None
+            else parse_timestamp(triggered_at, f"{where}.triggeredAt"),
+        )
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The API's shape, always with the four keys; ``triggeredAt`` as an ISO-8601 string."""
+        return {
+            "location": self.location,
+            "triggerType": self.trigger_type,
+            "triggerNonce": self.trigger_nonce,
+            "triggeredAt": None if self.triggered_at is None else _format_timestamp(self.triggered_at),
+        }
+
+    def describe(self, *, with_nonce: bool = True) -> str:
+        """A short human description for logs: type, nonce, when.
+
+        :param with_nonce: include the nonce (leave it out where the message already names it)
+        """
+        parts = [self.trigger_type]
+        if with_nonce and self.trigger_nonce:
+            parts.append(f"nonce {self.trigger_nonce}")
+        parts.append(
+            f"triggered {_format_timestamp(self.triggered_at)}" if self.triggered_at else "no trigger time"
+        )
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class SavepointList:
+    """A session job's savepoints: at most one pending, and the completed history.
+
+    :param pending: the savepoint in progress, if any (zero or one item)
+    :param completed: completed savepoints, in the order the API listed them
+    """
+
+    pending: list[Savepoint] = field(default_factory=list)
+    completed: list[Savepoint] = field(default_factory=list)
+
+    @classmethod
+    def from_api(cls, data: object) -> SavepointList:
+        """Build one from the API's ``FlinkSavepointList``.
+
+        :param data: the decoded JSON value
+        :raises LakeSailResponseError: when it is not the documented shape
+        """
+        if not isinstance(data, dict):
+            raise LakeSailResponseError(f"savepoint list should be a JSON object, got {_json_type(data)}")
+        lists = []
+        for key in ("pending", "completed"):
+            items = data.get(key)
+            if not isinstance(items, list):
+                raise LakeSailResponseError(
+                    f"savepoint list needs '{key}' as a JSON array, got {_json_type(items, key in data)}"
+                )
+            lists.append([Savepoint.from_api(item, f"{key}[{i}]") for i, item in enumerate(items)])
+        return cls(pending=lists[0], completed=lists[1])
+
+    def find(self, trigger_nonce: str) -> tuple[str, Savepoint] | None:
+        """Where the savepoint with this nonce is: ``("completed", sp)``, ``("pending", sp)`` or None.
+
+        :param trigger_nonce: the nonce the trigger call returned
+        """
+        for savepoint in reversed(self.completed):
+            if savepoint.trigger_nonce == trigger_nonce:
+                return "completed", savepoint
+        for savepoint in self.pending:
+            if savepoint.trigger_nonce == trigger_nonce:
+                return "pending", savepoint
+        return None
+
+
+def parse_session_job(data: object) -> dict[str, Any]:
+    """Check a ``FlinkSessionJob`` enough to rely on its ``state``.
+
+    :param data: the decoded JSON value
+    :raises LakeSailResponseError: when it is not an object or ``state`` is missing or not a string
+    """
+    if not isinstance(data, dict):
+        raise LakeSailResponseError(f"session job should be a JSON object, got {_json_type(data)}")
+    if not isinstance(data.get("state"), str):
+        raise LakeSailResponseError("session job has no 'state' string")
+    return data
+
+
+def _format_timestamp(value: datetime) -> str:
+    utc = value.astimezone(timezone.utc)
+    spec = "milliseconds" if utc.microsecond % 1000 == 0 else "microseconds"
+    return utc.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+
+
+def _json_type(value: object, present: bool = True) -> str:
+    if not present:
+        return "nothing (key missing)"
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)

@@ -1,0 +1,162 @@
+"""Gate a DAG on savepoints: :class:`LakeSailSavepointSensor`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_flinksp._compat import (
+    BaseSensorOperator,
+    PokeReturnValue,
+    default_deferrable,
+    first_poke_time,
+)
+from airflow_provider_flinksp.exceptions import LakeSailSavepointFailedError
+from airflow_provider_flinksp.models import as_seconds, check_static_ids
+from airflow_provider_flinksp.waiting import Verdict, WaitTarget, check
+
+if TYPE_CHECKING:
+    from airflow.sdk.definitions.context import Context
+
+    from airflow_provider_flinksp.hooks import LakeSailHook
+
+#: Extra time the task's own deferral timeout leaves the trigger to report a timeout itself.
+DEFERRAL_TIMEOUT_SLACK = 60.0
+
+
+class LakeSailSavepointSensor(BaseSensorOperator):
+    """Wait until a session job has no pending savepoint, or until one given savepoint completed.
+
+    Without ``trigger_nonce``: done when the pending list is empty; the XCom value is the latest
+    completed savepoint's dict (None when there is none). With ``trigger_nonce``: done when a
+    completed savepoint carries it; the XCom value is that savepoint's dict. The task fails without
+    retrying when that savepoint is in neither list for longer than ``nonce_grace_period`` after the
+    sensor started, or when the job is ``FAILED`` or ``DELETING``. Transient API errors (429, 5xx,
+    the network, after the hook's retries) count as "not yet" up to the sensor's ``timeout``;
+    400, 401, 403 and 404 fail at once.
+
+    :param workspace_id: the workspace ID (templated)
+    :param session_id: the Flink session ID (templated)
+    :param job_id: the session job ID (templated)
+    :param trigger_nonce: the nonce of the savepoint to wait for (templated), e.g. from the XCom
+        ``trigger_nonce`` of :class:`~airflow_provider_flinksp.operators.LakeSailTriggerSavepointOperator`
+    :param nonce_grace_period: how long a nonce may be missing from both lists before that means failure
+    :param lakesail_conn_id: the Airflow connection (templated)
+    :param deferrable: wait in the triggerer instead of a worker slot (default: Airflow's
+        ``[operators] default_deferrable``)
+    :param retry_limit: attempts per API call (default: the connection's extra, else 3)
+    :param retry_delay: first backoff in seconds (default: the connection's extra, else 1.0)
+    :param request_timeout: seconds per API request (default: the connection's extra, else 30)
+    """
+
+    template_fields: Sequence[str] = (
+        "workspace_id",
+        "session_id",
+        "job_id",
+        "trigger_nonce",
+        "lakesail_conn_id",
+    )
+    ui_color = "#e6f0ff"
+
+    def __init__(
+        self,
+        *,
+        workspace_id: str,
+        session_id: str,
+        job_id: str,
+        trigger_nonce: str | None = None,
+        nonce_grace_period: timedelta | float = timedelta(minutes=2),
+        lakesail_conn_id: str = "lakesail_default",
+        deferrable: bool | None = None,
+        retry_limit: int | None = None,
+        retry_delay: float | None = None,
+        request_timeout: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.workspace_id = workspace_id
+        self.session_id = session_id
+        self.job_id = job_id
+        self.trigger_nonce = trigger_nonce
+        self.nonce_grace_period = as_seconds(nonce_grace_period, "nonce_grace_period")
+        self.lakesail_conn_id = lakesail_conn_id
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.retry_limit = retry_limit
+        self.retry_delay = retry_delay
+        self.request_timeout = request_timeout
+        check_static_ids(workspace_id=workspace_id, session_id=session_id, job_id=job_id)
+        self._grace_deadline: float | None = None
+
+    @cached_property
+    def hook(self) -> LakeSailHook:
+        """The hook, made at the first use (never at DAG parse time)."""
+        from airflow_provider_flinksp.hooks import LakeSailHook
+
+        return LakeSailHook(
+            self.lakesail_conn_id,
+            retry_limit=self.retry_limit,
+            retry_delay=self.retry_delay,
+            timeout=self.request_timeout,
+        )
+
+    def _target(self, context: Context) -> WaitTarget:
+        if self.trigger_nonce and self._grace_deadline is None:
+            started = first_poke_time(context, reschedule=self.reschedule).timestamp()
+            self._grace_deadline = started + self.nonce_grace_period
+        return WaitTarget(
+            self.workspace_id, self.session_id, self.job_id, self.trigger_nonce or None, self._grace_deadline
+        )
+
+    def _decide(self, verdict: Verdict) -> bool:
+        if verdict.status == "failed":
+            raise LakeSailSavepointFailedError(verdict.message)
+        if verdict.transient_error is not None:
+            self.log.warning("%s", verdict.message)
+        else:
+            self.log.info("%s", verdict.message)
+        return verdict.status == "success"
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        """Check once: done, not yet, or fail."""
+        verdict = check(self.hook, self._target(context))
+        return PokeReturnValue(is_done=self._decide(verdict), xcom_value=verdict.savepoint)
+
+    def execute(self, context: Context) -> Any:
+        """Poke or reschedule as usual; when deferrable, check once and then defer to the trigger."""
+        if not self.deferrable:
+            return super().execute(context)
+        target = self._target(context)
+        verdict = check(self.hook, target)
+        if self._decide(verdict):
+            return verdict.savepoint
+        from airflow_provider_flinksp.triggers import LakeSailSavepointTrigger
+
+        timeout = float(self.timeout) if self.timeout is not None else 7 * 24 * 3600.0
+        self.defer(
+            trigger=LakeSailSavepointTrigger(
+                workspace_id=target.workspace_id,
+                session_id=target.session_id,
+                job_id=target.job_id,
+                deadline=time.time() + timeout,
+                trigger_nonce=target.trigger_nonce,
+                grace_deadline=target.grace_deadline,
+                poll_interval=float(self.poke_interval),
+                lakesail_conn_id=self.lakesail_conn_id,
+                retry_limit=self.retry_limit,
+                retry_delay=self.retry_delay,
+                request_timeout=self.request_timeout,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=timeout + DEFERRAL_TIMEOUT_SLACK),
+        )
+
+    def execute_complete(
+        self, context: Context, event: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """Resume after the trigger fired: check its event and return the savepoint or fail."""
+        from airflow_provider_flinksp.triggers import result_of_event
+
+        return result_of_event(event, self.log, timeout_is_sensor_timeout=True)

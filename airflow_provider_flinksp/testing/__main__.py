@@ -1,0 +1,77 @@
+"""Run a standalone fake LakeSail API with a demo job: ``python -m airflow_provider_flinksp.testing``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from airflow_provider_flinksp.testing.fake_server import FakeLakeSail
+
+DEMO_IDS = ("WS1", "SESS1", "JOB1")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_provider_flinksp.testing",
+        description="Serve a fake LakeSail managed-Flink API on 127.0.0.1 with a RUNNING demo job.",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    parser.add_argument("--token", default="test-token", help="bearer token clients must send")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds a savepoint stays pending")
+    parser.add_argument("--periodic", type=float, default=None, help="seconds between periodic savepoints")
+    parser.add_argument("--history", type=int, default=None, help="keep only the newest N completed")
+    parser.add_argument("--appear-delay", type=float, default=0.0, help="seconds before a trigger is listed")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, stop_event: threading.Event | None = None) -> int:
+    """Start the server, print how to reach it, and serve until interrupted.
+
+    :param argv: command-line arguments (default: ``sys.argv[1:]``)
+    :param stop_event: when set, the server stops (for running it in-process); Ctrl-C always works
+    :return: the process exit status
+    """
+    stop = stop_event if stop_event is not None else threading.Event()
+    options = build_parser().parse_args(argv)
+    server = FakeLakeSail(
+        token=options.token,
+        savepoint_duration=options.duration,
+        appear_delay=options.appear_delay,
+        port=options.port,
+    )
+    try:
+        server.start()
+    except OSError as exc:
+        print(f"cannot listen on port {options.port}: {exc}", file=sys.stderr)
+        return 1
+    job = server.add_job(*DEMO_IDS, periodic_interval=options.periodic, history_max_count=options.history)
+    connection = json.dumps({"conn_type": "lakesail", "host": server.url, "password": server.token})
+    lines = [
+        f"Fake LakeSail API listening on {server.url}",
+        f"token: {server.token}",
+        f"demo job (RUNNING): {job.path}",
+        f"savepoints: {server.url}{job.savepoints_path}",
+        f"export AIRFLOW_CONN_LAKESAIL_DEFAULT={shlex.quote(connection)}",
+        "Press Ctrl-C to stop.",
+    ]
+    print("\n".join(lines), flush=True)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    try:
+        while not stop.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        print("stopping", flush=True)
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

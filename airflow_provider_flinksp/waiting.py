@@ -1,0 +1,159 @@
+"""The waiting logic: what counts as done, failed, or not yet, for the sensor, the trigger and the
+trigger operator alike.
+
+:func:`judge` is pure (a savepoint list, a job state and a clock in, a :class:`Verdict` out);
+:func:`check` and :func:`acheck` fetch what it needs, the job's state only when the list alone
+does not settle it, and turn transient API errors into "not yet".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Literal
+
+from airflow_provider_flinksp.exceptions import LakeSailError
+from airflow_provider_flinksp.models import TERMINAL_JOB_STATES, SavepointList
+from airflow_provider_flinksp.selection import choose_latest
+
+if TYPE_CHECKING:
+    from airflow_provider_flinksp.hooks import LakeSailHook
+
+Status = Literal["success", "failed", "waiting"]
+
+
+@dataclass(frozen=True)
+class WaitTarget:
+    """What to wait for.
+
+    :param workspace_id: the workspace ID
+    :param session_id: the Flink session ID
+    :param job_id: the session job ID
+    :param trigger_nonce: wait for this savepoint to complete; None: wait until nothing is pending
+    :param grace_deadline: epoch seconds after which a nonce in neither list means failure
+    """
+
+    workspace_id: str
+    session_id: str
+    job_id: str
+    trigger_nonce: str | None = None
+    grace_deadline: float | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one check.
+
+    :param status: ``success``, ``failed`` or ``waiting``
+    :param message: why, in words a person can follow
+    :param savepoint: on success, the savepoint's dict (None when there is none to report)
+    :param transient_error: on ``waiting``, the transient API error that made the check inconclusive
+    """
+
+    status: Status
+    message: str
+    savepoint: dict[str, Any] | None = None
+    transient_error: LakeSailError | None = field(default=None, compare=False)
+
+    def to_event(self) -> dict[str, Any]:
+        """The trigger event for a final verdict."""
+        if self.status == "success":
+            return {"status": "success", "savepoint": self.savepoint, "message": self.message}
+        return {"status": self.status, "reason": "savepoint", "message": self.message}
+
+
+def judge(savepoints: SavepointList, target: WaitTarget, job_state: str | None, now: float) -> Verdict:
+    """Decide from one savepoint list (and, when known, the job's state).
+
+    :param savepoints: the job's savepoint list
+    :param target: what is awaited
+    :param job_state: the job's state, or None when not fetched (then "waiting" is provisional)
+    :param now: epoch seconds
+    """
+    nonce = target.trigger_nonce
+    pending = savepoints.pending[0] if savepoints.pending else None
+    summary = f"{len(savepoints.completed)} completed"
+    if nonce is None:
+        if pending is None:
+            latest, _ = choose_latest(savepoints.completed)
+            found = f"latest {latest.describe()} at {latest.location}" if latest else "none with a location"
+            return Verdict(
+                "success", f"No savepoint pending ({summary}; {found})", latest.to_dict() if latest else None
+            )
+        waiting = f"Waiting for the pending savepoint ({pending.describe()}) to finish; {summary}"
+    else:
+        where = savepoints.find(nonce)
+        if where is not None and where[0] == "completed":
+            savepoint = where[1]
+            return Verdict(
+                "success", f"Savepoint {nonce} completed at {savepoint.location}", savepoint.to_dict()
+            )
+        if where is not None:
+            waiting = f"Savepoint {nonce} is pending ({where[1].describe(with_nonce=False)}); {summary}"
+        elif target.grace_deadline is not None and now >= target.grace_deadline:
+            return Verdict(
+                "failed",
+                f"Savepoint {nonce} is neither pending nor completed ({summary}) and did not appear "
+                "within the grace period: it failed, or was removed by the job's savepoint history clean-up",
+            )
+        else:
+            until = ""
+            if target.grace_deadline is not None:
+                until = " until " + datetime.fromtimestamp(target.grace_deadline, timezone.utc).strftime(
+                    "%H:%M:%SZ"
+                )
+            other = f"; another is pending: {pending.describe()}" if pending else ""
+            waiting = (
+                f"Savepoint {nonce} is not listed yet; waiting for it to appear{until}{other}; {summary}"
+            )
+    if job_state in TERMINAL_JOB_STATES:
+        return Verdict("failed", f"The job is {job_state}: no savepoint will complete. {waiting}")
+    state = f" (job {job_state})" if job_state else ""
+    return Verdict("waiting", waiting + state)
+
+
+def _transient(exc: LakeSailError) -> Verdict:
+    return Verdict(
+        "waiting", f"Not done yet: transient API error, will ask again: {exc}", transient_error=exc
+    )
+
+
+def check(hook: LakeSailHook, target: WaitTarget, now: float | None = None) -> Verdict:
+    """Fetch and judge once (sync). Transient errors give "waiting"; others raise.
+
+    :param hook: the hook
+    :param target: what is awaited
+    :param now: epoch seconds (default: now)
+    """
+    ids = (target.workspace_id, target.session_id, target.job_id)
+    try:
+        savepoints = hook.list_session_job_savepoints(*ids)
+        verdict = judge(savepoints, target, None, _now(now))
+        if verdict.status == "waiting":
+            state = hook.describe_session_job(*ids)["state"]
+            verdict = judge(savepoints, target, state, _now(now))
+    except LakeSailError as exc:
+        if exc.transient:
+            return _transient(exc)
+        raise
+    return verdict
+
+
+async def acheck(hook: LakeSailHook, target: WaitTarget, now: float | None = None) -> Verdict:
+    """Async twin of :func:`check`, for the triggerer."""
+    ids = (target.workspace_id, target.session_id, target.job_id)
+    try:
+        savepoints = await hook.a_list_session_job_savepoints(*ids)
+        verdict = judge(savepoints, target, None, _now(now))
+        if verdict.status == "waiting":
+            state = (await hook.a_describe_session_job(*ids))["state"]
+            verdict = judge(savepoints, target, state, _now(now))
+    except LakeSailError as exc:
+        if exc.transient:
+            return _transient(exc)
+        raise
+    return verdict
+
+
+def _now(now: float | None) -> float:
+    return datetime.now(timezone.utc).timestamp() if now is None else now

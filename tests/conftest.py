@@ -1,0 +1,58 @@
+"""Test set-up: a throwaway AIRFLOW_HOME with a SQLite file, made before anything imports Airflow."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+_HOME = tempfile.mkdtemp(prefix="flinksp-airflow-home-")
+os.environ["AIRFLOW_HOME"] = _HOME
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO)
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME}/airflow.db"
+if version("apache-airflow").startswith("2."):
+    os.environ["AIRFLOW__CORE__EXECUTOR"] = "SequentialExecutor"
+os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
+
+import pytest  # noqa: E402
+
+from airflow_provider_flinksp.testing import FakeLakeSail  # noqa: E402
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> str:
+    """A migrated SQLite metadata DB for dag.test(), made once per test session."""
+    from airflow.utils import db
+
+    db.initdb()
+    return _HOME
+
+
+@pytest.fixture
+def fake() -> FakeLakeSail:
+    """A fake LakeSail server on 127.0.0.1 with one RUNNING job WS1/SESS1/JOB1."""
+    server = FakeLakeSail(token="test-token-s3cr3t", savepoint_duration=0.3).start()
+    server.add_job("WS1", "SESS1", "JOB1", state="RUNNING")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def lakesail_conn(fake: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``lakesail_default`` pointing at the fake server, through AIRFLOW_CONN_ (JSON)."""
+    import json
+
+    value = json.dumps(
+        {"conn_type": "lakesail", "host": fake.url, "password": fake.token, "extra": {"retry_delay": 0.01}}
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", value)
+    return "lakesail_default"
