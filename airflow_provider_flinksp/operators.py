@@ -6,7 +6,7 @@ import time
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow_provider_flinksp._compat import AirflowSkipException, BaseOperator, default_deferrable
 from airflow_provider_flinksp.exceptions import (
@@ -27,7 +27,62 @@ if TYPE_CHECKING:
 DEFERRAL_TIMEOUT_SLACK = 60.0
 
 
-class _LakeSailOperator(BaseOperator):
+class LakeSailTaskMixin:
+    """What every LakeSail task shares: the hook made lazily, and the deferral to the trigger."""
+
+    workspace_id: str
+    session_id: str
+    job_id: str
+    lakesail_conn_id: str
+    retry_limit: int | None
+    retry_delay: float | None
+    request_timeout: float | None
+
+    @cached_property
+    def hook(self) -> LakeSailHook:
+        """The hook, made at the first use (never at DAG parse time)."""
+        from airflow_provider_flinksp.hooks import LakeSailHook
+
+        return LakeSailHook(
+            self.lakesail_conn_id,
+            retry_limit=self.retry_limit,
+            retry_delay=self.retry_delay,
+            timeout=self.request_timeout,
+        )
+
+    @property
+    def _job(self) -> str:
+        return f"{self.workspace_id}/{self.session_id}/{self.job_id}"
+
+    def _defer_until_done(self, target: WaitTarget, *, deadline: float, poll_interval: float) -> NoReturn:
+        """Hand the wait to :class:`~airflow_provider_flinksp.triggers.LakeSailSavepointTrigger`.
+
+        :param target: what to wait for
+        :param deadline: absolute wall-clock deadline, epoch seconds
+        :param poll_interval: seconds between two checks
+        """
+        from airflow_provider_flinksp.triggers import LakeSailSavepointTrigger
+
+        trigger = LakeSailSavepointTrigger(
+            workspace_id=target.workspace_id,
+            session_id=target.session_id,
+            job_id=target.job_id,
+            deadline=deadline,
+            trigger_nonce=target.trigger_nonce,
+            grace_deadline=target.grace_deadline,
+            poll_interval=poll_interval,
+            lakesail_conn_id=self.lakesail_conn_id,
+            retry_limit=self.retry_limit,
+            retry_delay=self.retry_delay,
+            request_timeout=self.request_timeout,
+        )
+        # The task's own deferral timeout leaves the trigger time to report the timeout itself.
+        timeout = timedelta(seconds=max(0.0, deadline - time.time()) + DEFERRAL_TIMEOUT_SLACK)
+        self.defer(trigger=trigger, method_name="execute_complete", timeout=timeout)  # type: ignore[attr-defined]
+        raise AssertionError("defer() returned")  # pragma: no cover - defer always raises
+
+
+class _LakeSailOperator(LakeSailTaskMixin, BaseOperator):
     """What both operators share: the IDs, the connection and the per-task retry settings."""
 
     template_fields: Sequence[str] = ("workspace_id", "session_id", "job_id", "lakesail_conn_id")
@@ -53,22 +108,6 @@ class _LakeSailOperator(BaseOperator):
         self.retry_delay = retry_delay
         self.request_timeout = request_timeout
         check_static_ids(workspace_id=workspace_id, session_id=session_id, job_id=job_id)
-
-    @cached_property
-    def hook(self) -> LakeSailHook:
-        """The hook, made at the first use (never at DAG parse time)."""
-        from airflow_provider_flinksp.hooks import LakeSailHook
-
-        return LakeSailHook(
-            self.lakesail_conn_id,
-            retry_limit=self.retry_limit,
-            retry_delay=self.retry_delay,
-            timeout=self.request_timeout,
-        )
-
-    @property
-    def _job(self) -> str:
-        return f"{self.workspace_id}/{self.session_id}/{self.job_id}"
 
 
 class LakeSailLatestSavepointOperator(_LakeSailOperator):
@@ -206,25 +245,7 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
         )
         deadline = started + self.timeout
         if self.deferrable:
-            from airflow_provider_flinksp.triggers import LakeSailSavepointTrigger
-
-            self.defer(
-                trigger=LakeSailSavepointTrigger(
-                    workspace_id=target.workspace_id,
-                    session_id=target.session_id,
-                    job_id=target.job_id,
-                    deadline=deadline,
-                    trigger_nonce=target.trigger_nonce,
-                    grace_deadline=target.grace_deadline,
-                    poll_interval=self.poll_interval,
-                    lakesail_conn_id=self.lakesail_conn_id,
-                    retry_limit=self.retry_limit,
-                    retry_delay=self.retry_delay,
-                    request_timeout=self.request_timeout,
-                ),
-                method_name="execute_complete",
-                timeout=timedelta(seconds=self.timeout + DEFERRAL_TIMEOUT_SLACK),
-            )
+            self._defer_until_done(target, deadline=deadline, poll_interval=self.poll_interval)
         return self._poll(target, deadline)
 
     def _poll(self, target: WaitTarget, deadline: float) -> dict[str, Any] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_flinksp._compat import (
@@ -16,18 +15,14 @@ from airflow_provider_flinksp._compat import (
 )
 from airflow_provider_flinksp.exceptions import LakeSailSavepointFailedError
 from airflow_provider_flinksp.models import as_seconds, check_static_ids
+from airflow_provider_flinksp.operators import LakeSailTaskMixin
 from airflow_provider_flinksp.waiting import Verdict, WaitTarget, check
 
 if TYPE_CHECKING:
     from airflow.sdk.definitions.context import Context
 
-    from airflow_provider_flinksp.hooks import LakeSailHook
 
-#: Extra time the task's own deferral timeout leaves the trigger to report a timeout itself.
-DEFERRAL_TIMEOUT_SLACK = 60.0
-
-
-class LakeSailSavepointSensor(BaseSensorOperator):
+class LakeSailSavepointSensor(LakeSailTaskMixin, BaseSensorOperator):
     """Wait until a session job has no pending savepoint, or until one given savepoint completed.
 
     Without ``trigger_nonce``: done when the pending list is empty; the XCom value is the latest
@@ -90,18 +85,6 @@ class LakeSailSavepointSensor(BaseSensorOperator):
         check_static_ids(workspace_id=workspace_id, session_id=session_id, job_id=job_id)
         self._grace_deadline: float | None = None
 
-    @cached_property
-    def hook(self) -> LakeSailHook:
-        """The hook, made at the first use (never at DAG parse time)."""
-        from airflow_provider_flinksp.hooks import LakeSailHook
-
-        return LakeSailHook(
-            self.lakesail_conn_id,
-            retry_limit=self.retry_limit,
-            retry_delay=self.retry_delay,
-            timeout=self.request_timeout,
-        )
-
     def _target(self, context: Context) -> WaitTarget:
         if self.trigger_nonce and self._grace_deadline is None:
             started = first_poke_time(context, reschedule=self.reschedule).timestamp()
@@ -132,25 +115,9 @@ class LakeSailSavepointSensor(BaseSensorOperator):
         verdict = check(self.hook, target)
         if self._decide(verdict):
             return verdict.savepoint
-        from airflow_provider_flinksp.triggers import LakeSailSavepointTrigger
-
         timeout = float(self.timeout) if self.timeout is not None else 7 * 24 * 3600.0
-        self.defer(
-            trigger=LakeSailSavepointTrigger(
-                workspace_id=target.workspace_id,
-                session_id=target.session_id,
-                job_id=target.job_id,
-                deadline=time.time() + timeout,
-                trigger_nonce=target.trigger_nonce,
-                grace_deadline=target.grace_deadline,
-                poll_interval=float(self.poke_interval),
-                lakesail_conn_id=self.lakesail_conn_id,
-                retry_limit=self.retry_limit,
-                retry_delay=self.retry_delay,
-                request_timeout=self.request_timeout,
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=timeout + DEFERRAL_TIMEOUT_SLACK),
+        self._defer_until_done(
+            target, deadline=time.time() + timeout, poll_interval=float(self.poke_interval)
         )
 
     def execute_complete(

@@ -13,6 +13,7 @@ _HOME = tempfile.mkdtemp(prefix="flinksp-airflow-home-")
 os.environ["AIRFLOW_HOME"] = _HOME
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX"] = "glob"  # for the repository's .airflowignore
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME}/airflow.db"
 if version("apache-airflow").startswith("2."):
