@@ -34,8 +34,8 @@ class LakeSailTaskMixin:
     session_id: str
     job_id: str
     lakesail_conn_id: str
-    retry_limit: int | None
-    retry_delay: float | None
+    api_retry_limit: int | None
+    api_retry_delay: float | None
     request_timeout: float | None
 
     @cached_property
@@ -45,8 +45,8 @@ class LakeSailTaskMixin:
 
         return LakeSailHook(
             self.lakesail_conn_id,
-            retry_limit=self.retry_limit,
-            retry_delay=self.retry_delay,
+            retry_limit=self.api_retry_limit,
+            retry_delay=self.api_retry_delay,
             timeout=self.request_timeout,
         )
 
@@ -72,8 +72,8 @@ class LakeSailTaskMixin:
             grace_deadline=target.grace_deadline,
             poll_interval=poll_interval,
             lakesail_conn_id=self.lakesail_conn_id,
-            retry_limit=self.retry_limit,
-            retry_delay=self.retry_delay,
+            retry_limit=self.api_retry_limit,
+            retry_delay=self.api_retry_delay,
             request_timeout=self.request_timeout,
         )
         # The task's own deferral timeout leaves the trigger time to report the timeout itself.
@@ -94,8 +94,8 @@ class _LakeSailOperator(LakeSailTaskMixin, BaseOperator):
         session_id: str,
         job_id: str,
         lakesail_conn_id: str = "lakesail_default",
-        retry_limit: int | None = None,
-        retry_delay: float | None = None,
+        api_retry_limit: int | None = None,
+        api_retry_delay: float | None = None,
         request_timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
@@ -104,8 +104,8 @@ class _LakeSailOperator(LakeSailTaskMixin, BaseOperator):
         self.session_id = session_id
         self.job_id = job_id
         self.lakesail_conn_id = lakesail_conn_id
-        self.retry_limit = retry_limit
-        self.retry_delay = retry_delay
+        self.api_retry_limit = api_retry_limit
+        self.api_retry_delay = api_retry_delay
         self.request_timeout = request_timeout
         check_static_ids(workspace_id=workspace_id, session_id=session_id, job_id=job_id)
 
@@ -126,8 +126,8 @@ class LakeSailLatestSavepointOperator(_LakeSailOperator):
         trigger time); a timedelta or seconds
     :param if_none: ``"fail"`` (default) or ``"skip"`` the task when nothing matches
     :param lakesail_conn_id: the Airflow connection (templated)
-    :param retry_limit: attempts per API call (default: the connection's extra, else 3)
-    :param retry_delay: first backoff in seconds (default: the connection's extra, else 1.0)
+    :param api_retry_limit: attempts per API call (default: the connection's extra, else 3)
+    :param api_retry_delay: first backoff in seconds (default: the connection's extra, else 1.0)
     :param request_timeout: seconds per API request (default: the connection's extra, else 30)
     """
 
@@ -199,9 +199,9 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
     :param nonce_grace_period: how long the new savepoint may be missing from both lists
     :param deferrable: wait in the triggerer (default: Airflow's ``[operators] default_deferrable``)
     :param lakesail_conn_id: the Airflow connection (templated)
-    :param retry_limit: attempts per API call (default: the connection's extra, else 3; a POST is
+    :param api_retry_limit: attempts per API call (default: the connection's extra, else 3; a POST is
         repeated only where the server cannot have acted on it)
-    :param retry_delay: first backoff in seconds (default: the connection's extra, else 1.0)
+    :param api_retry_delay: first backoff in seconds (default: the connection's extra, else 1.0)
     :param request_timeout: seconds per API request (default: the connection's extra, else 30)
     """
 

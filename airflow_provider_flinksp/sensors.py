@@ -42,8 +42,8 @@ class LakeSailSavepointSensor(LakeSailTaskMixin, BaseSensorOperator):
     :param lakesail_conn_id: the Airflow connection (templated)
     :param deferrable: wait in the triggerer instead of a worker slot (default: Airflow's
         ``[operators] default_deferrable``)
-    :param retry_limit: attempts per API call (default: the connection's extra, else 3)
-    :param retry_delay: first backoff in seconds (default: the connection's extra, else 1.0)
+    :param api_retry_limit: attempts per API call (default: the connection's extra, else 3)
+    :param api_retry_delay: first backoff in seconds (default: the connection's extra, else 1.0)
     :param request_timeout: seconds per API request (default: the connection's extra, else 30)
     """
 
@@ -66,8 +66,8 @@ class LakeSailSavepointSensor(LakeSailTaskMixin, BaseSensorOperator):
         nonce_grace_period: timedelta | float = timedelta(minutes=2),
         lakesail_conn_id: str = "lakesail_default",
         deferrable: bool | None = None,
-        retry_limit: int | None = None,
-        retry_delay: float | None = None,
+        api_retry_limit: int | None = None,
+        api_retry_delay: float | None = None,
         request_timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
@@ -79,8 +79,8 @@ class LakeSailSavepointSensor(LakeSailTaskMixin, BaseSensorOperator):
         self.nonce_grace_period = as_seconds(nonce_grace_period, "nonce_grace_period")
         self.lakesail_conn_id = lakesail_conn_id
         self.deferrable = default_deferrable() if deferrable is None else deferrable
-        self.retry_limit = retry_limit
-        self.retry_delay = retry_delay
+        self.api_retry_limit = api_retry_limit
+        self.api_retry_delay = api_retry_delay
         self.request_timeout = request_timeout
         check_static_ids(workspace_id=workspace_id, session_id=session_id, job_id=job_id)
         self._grace_deadline: float | None = None
