@@ -13,6 +13,7 @@ import asyncio
 import ipaddress
 import json
 import random
+import ssl
 import time
 import weakref
 from collections.abc import Callable
@@ -99,6 +100,12 @@ class ConnectionSettings:
             raise LakeSailError(f"Connection {conn_id!r} has no host: set it to the LakeSail API URL")
         if not token:
             raise LakeSailError(f"Connection {conn_id!r} has no password: set it to the LakeSail API key")
+        raw_extra = conn.extra
+        if isinstance(raw_extra, str) and raw_extra.strip():
+            try:  # Airflow logs a broken extra and hands out {}: say so instead of ignoring it
+                json.loads(raw_extra)
+            except ValueError:
+                raise LakeSailError(f"Connection {conn_id!r} has an extra that is not valid JSON") from None
         try:
             extra = conn.extra_dejson
         except Exception:  # Airflow versions differ in what a bad extra raises
@@ -123,11 +130,15 @@ def build_base_url(host: str, schema: str | None, port: int | None, *, conn_id: 
     :param port: the port, where the host does not name one
     :param conn_id: the connection id, for messages
     """
-    text = host.strip().rstrip("/")
+    text = host.strip()
     if "://" not in text:
-        scheme = (schema or "https").strip().lower()
+        text = text.rstrip("/")
+        scheme = (schema or "https").strip().lower() or "https"
         if scheme not in ("http", "https"):
-            scheme = "https"
+            raise LakeSailError(
+                f"Connection {conn_id!r} schema {schema!r} is not http or https; for a path prefix, "
+                "put the whole URL in the host field (e.g. https://gw.example.com/lakesail)"
+            )
         text = f"{scheme}://{text}"
     parts = urlsplit(text)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
@@ -346,7 +357,7 @@ class _Attempts:
             return _Step(error=self._response_error(status, "an empty body"))
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             snippet = body[:60].decode("utf-8", "replace")
             what = "an HTML page" if snippet.lstrip().startswith("<") else "a body that is not JSON"
             return _Step(error=self._response_error(status, f"{what}: {snippet!r}"))
@@ -364,7 +375,7 @@ class _Attempts:
 def _api_message(body: bytes) -> str | None:
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     message = data.get("message") if isinstance(data, dict) else None
     return message if isinstance(message, str) else None
@@ -373,6 +384,8 @@ def _api_message(body: bytes) -> str | None:
 def _requests_failure(exc: Exception) -> tuple[str, str]:
     import requests
 
+    if not isinstance(exc, requests.RequestException):
+        return _FATAL, f"the CA bundle (connection extra 'verify') cannot be loaded: {exc}"
     if isinstance(exc, requests.exceptions.SSLError):
         return _FATAL, f"TLS error: {type(exc).__name__}"
     if isinstance(exc, requests.exceptions.ConnectTimeout):
@@ -386,6 +399,8 @@ def _requests_failure(exc: Exception) -> tuple[str, str]:
         if isinstance(getattr(reason, "reason", reason), ConnectTimeoutError):
             return _NOT_SENT, "could not connect (connection refused or host unreachable)"
         return _MAYBE_SENT, "connection broken (reset or closed before a response)"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):  # the body was cut short
+        return _MAYBE_SENT, "connection broken while reading the response"
     return _FATAL, f"request failed: {type(exc).__name__}"
 
 
@@ -435,8 +450,16 @@ def _async_client(verify: bool | str) -> httpx.AsyncClient:
     clients = _async_clients.setdefault(asyncio.get_running_loop(), {})
     client = clients.get(verify)
     if client is None or client.is_closed:
+        try:
+            tls: bool | ssl.SSLContext = (
+                ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise LakeSailError(
+                f"The CA bundle {verify!r} (connection extra 'verify') cannot be loaded: {exc}"
+            ) from None
         client = httpx.AsyncClient(
-            verify=verify,
+            verify=tls,
             follow_redirects=False,
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
             headers={"Accept": "application/json", "User-Agent": _USER_AGENT},
@@ -619,9 +642,16 @@ class LakeSailHook(BaseHook):
         attempts = self._attempts(settings, method, path, parse)
         while True:
             try:
-                response = session.request(method, url, timeout=timeout, allow_redirects=False, stream=True)
+                response = session.request(
+                    method,
+                    url,
+                    timeout=timeout,
+                    allow_redirects=False,
+                    stream=True,
+                    verify=settings.verify,  # else REQUESTS_CA_BUNDLE would override Session.verify
+                )
                 body = _read(response)
-            except requests.RequestException as exc:
+            except (requests.RequestException, OSError) as exc:  # OSError: a CA bundle that cannot be read
                 step = attempts.on_failure(*_requests_failure(exc))
             else:
                 headers = response.headers

@@ -103,6 +103,10 @@ class Savepoint:
     trigger_nonce: str | None = None
     triggered_at: datetime | None = None
 
+    def __post_init__(self) -> None:
+        if self.triggered_at is not None and self.triggered_at.tzinfo is None:  # naive means UTC
+            object.__setattr__(self, "triggered_at", self.triggered_at.replace(tzinfo=timezone.utc))
+
     @classmethod
     def from_api(cls, data: object, where: str = "savepoint") -> Savepoint:
         """Build one from the API's JSON object.

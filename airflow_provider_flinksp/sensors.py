@@ -84,6 +84,7 @@ class LakeSailSavepointSensor(LakeSailTaskMixin, BaseSensorOperator):
         self.request_timeout = request_timeout
         check_static_ids(workspace_id=workspace_id, session_id=session_id, job_id=job_id)
         self._grace_deadline: float | None = None
+        self._last_message: str | None = None
 
     def _target(self, context: Context) -> WaitTarget:
         if self.trigger_nonce and self._grace_deadline is None:
@@ -98,8 +99,11 @@ class LakeSailSavepointSensor(LakeSailTaskMixin, BaseSensorOperator):
             raise LakeSailSavepointFailedError(verdict.message)
         if verdict.transient_error is not None:
             self.log.warning("%s", verdict.message)
-        else:
+        elif verdict.message != self._last_message:
             self.log.info("%s", verdict.message)
+        else:
+            self.log.debug("%s", verdict.message)
+        self._last_message = verdict.message
         return verdict.status == "success"
 
     def poke(self, context: Context) -> PokeReturnValue:
