@@ -1,0 +1,325 @@
+"""The example DAGs in dags_examples/: they parse with no import errors and no look-ups at parse
+time (a tripwire on every connection and Variable look-up, and on the network), have the tasks
+and settings the docs promise, and run end to end with dag.test() against FakeLakeSail.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import json
+import socket
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_flinksp._compat import AIRFLOW_V3
+from airflow_provider_flinksp.testing import FakeLakeSail, format_timestamp
+from tests.conftest import REPO
+
+EXAMPLES = REPO / "dags_examples"
+JOB1 = ("WS1", "SESS1", "JOB1")
+IDS = {"workspace_id": "{{ params.workspace_id }}", "session_id": "{{ params.session_id }}"}
+
+#: dag_id -> {task_id: downstream task ids}
+EXPECTED = {
+    "lakesail_savepoint_upgrade": {
+        "trigger_savepoint": {"wait_for_savepoint"},
+        "wait_for_savepoint": {"push_latest"},
+        "push_latest": {"restore_from_savepoint"},
+        "restore_from_savepoint": set(),
+    },
+    "lakesail_periodic_gate": {
+        "wait_until_no_savepoint_pending": {"latest_periodic_savepoint"},
+        "latest_periodic_savepoint": {"maintenance"},
+        "maintenance": set(),
+    },
+    "lakesail_latest_for_restore": {
+        "push_latest": {"restore_from_savepoint"},
+        "restore_from_savepoint": set(),
+    },
+}
+
+#: Every place a DAG file could look a connection or a Variable up, per Airflow version.
+LOOKUPS_V3 = [
+    ("airflow.sdk.bases.hook", "BaseHook", "get_connection"),
+    ("airflow.sdk.definitions.connection", "Connection", "get"),
+    ("airflow.models.connection", "Connection", "get_connection_from_secrets"),
+    ("airflow.sdk.execution_time.context", None, "_get_connection"),
+    ("airflow.sdk.definitions.variable", "Variable", "get"),
+    ("airflow.models.variable", "Variable", "get"),
+    ("airflow.sdk.execution_time.context", None, "_get_variable"),
+]
+LOOKUPS_V2 = [
+    ("airflow.hooks.base", "BaseHook", "get_connection"),
+    ("airflow.models.connection", "Connection", "get_connection_from_secrets"),
+    ("airflow.models.variable", "Variable", "get"),
+]
+
+
+class Tripwire:
+    """Records (and refuses) every connection or Variable look-up and every outgoing connection."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def trap(self, name: str) -> Callable[..., Any]:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(f"{name}{args[-1:]!r}")
+            raise RuntimeError(f"tripwire: {name} called while parsing a DAG file")
+
+        return refuse
+
+
+@pytest.fixture
+def tripwire(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tripwire]:
+    wire = Tripwire()
+    for module_name, class_name, attribute in LOOKUPS_V3 if AIRFLOW_V3 else LOOKUPS_V2:
+        module = importlib.import_module(module_name)
+        owner = getattr(module, class_name) if class_name else module
+        assert hasattr(owner, attribute), f"{module_name}: nothing named {attribute} to trap"
+        trap = wire.trap(f"{module_name}.{class_name + '.' if class_name else ''}{attribute}")
+        monkeypatch.setattr(owner, attribute, classmethod(trap) if class_name else trap)
+    # Even if something got past the traps: a connection that a look-up would find, and count.
+    with FakeLakeSail(token="tripwire-token") as server:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_LAKESAIL_DEFAULT",
+            json.dumps({"conn_type": "lakesail", "host": server.url, "password": server.token}),
+        )
+        with pytest.MonkeyPatch.context() as network:
+            network.setattr(socket.socket, "connect", wire.trap("socket.connect"))
+            yield wire
+        assert server.requests == []
+
+
+def dag_bag(folder: Path) -> Any:
+    """A DagBag over one folder, without Airflow's own examples."""
+    if AIRFLOW_V3:
+        from airflow.dag_processing.dagbag import DagBag
+
+        return DagBag(dag_folder=str(folder), bundle_path=folder, bundle_name="examples")
+    from airflow.models.dagbag import DagBag  # Airflow 2.11
+
+    return DagBag(dag_folder=str(folder), include_examples=False)
+
+
+def test_examples_parse_without_errors_or_lookups(tripwire: Tripwire) -> None:
+    bag = dag_bag(EXAMPLES)
+    assert bag.import_errors == {}
+    assert tripwire.calls == []
+    assert sorted(bag.dag_ids) == sorted(EXPECTED)
+    assert len(list(EXAMPLES.glob("*.py"))) == len(EXPECTED)
+
+
+def test_tripwire_catches_a_lookup_at_parse_time(tripwire: Tripwire, tmp_path: Path) -> None:
+    """The tripwire itself works: a DAG file that looks a connection up when parsed is caught."""
+    (tmp_path / "bad_dag.py").write_text(
+        "from __future__ import annotations\n"
+        "from datetime import datetime\n"
+        "from airflow_provider_flinksp._compat import BaseHook\n"
+        "try:\n    from airflow.sdk import DAG\nexcept ImportError:\n    from airflow import DAG\n"
+        "HOST = BaseHook.get_connection('lakesail_default').host\n"
+        "dag = DAG('bad', start_date=datetime(2026, 1, 1), schedule=None)\n",
+        encoding="utf-8",
+    )
+    bag = dag_bag(tmp_path)
+    assert len(bag.import_errors) == 1
+    assert "tripwire" in next(iter(bag.import_errors.values()))
+    hook_module = "airflow.sdk.bases.hook" if AIRFLOW_V3 else "airflow.hooks.base"
+    assert tripwire.calls == [f"{hook_module}.BaseHook.get_connection('lakesail_default',)"]
+
+
+@pytest.fixture(scope="module")
+def examples() -> dict[str, Any]:
+    bag = dag_bag(EXAMPLES)
+    assert bag.import_errors == {}
+    return {dag_id: bag.dags[dag_id] for dag_id in EXPECTED}
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
+def test_example_has_the_expected_tasks(examples: dict[str, Any], dag_id: str) -> None:
+    dag = examples[dag_id]
+    graph = {task.task_id: set(task.downstream_task_ids) for task in dag.tasks}
+    assert graph == EXPECTED[dag_id]
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
+def test_example_settings(examples: dict[str, Any], dag_id: str) -> None:
+    dag = examples[dag_id]
+    assert sorted(dag.tags) == ["flink", "lakesail"]
+    assert dag.catchup is False
+    assert dag.timetable.can_be_scheduled is False  # schedule=None
+    assert "LakeSail" in (dag.doc_md or "")
+    assert dag.description
+    assert ast.get_docstring(ast.parse(Path(dag.fileloc).read_text(encoding="utf-8")))
+    assert {name: dag.params[name] for name in ("workspace_id", "session_id", "job_id")} == {
+        "workspace_id": "WS1",
+        "session_id": "SESS1",
+        "job_id": "JOB1",
+    }
+    lakesail_tasks = [task for task in dag.tasks if hasattr(task, "lakesail_conn_id")]
+    assert lakesail_tasks
+    for task in lakesail_tasks:
+        assert task.lakesail_conn_id == "lakesail_default"
+        assert {"workspace_id": task.workspace_id, "session_id": task.session_id} == IDS
+        assert task.job_id == "{{ params.job_id }}"
+
+
+def test_example_serializes(examples: dict[str, Any]) -> None:
+    """What the DAG processor does after parsing: an error here would be an import error there."""
+    if AIRFLOW_V3:
+        from airflow.serialization.serialized_objects import DagSerialization
+
+        for dag in examples.values():
+            assert DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag)).dag_id == dag.dag_id
+    else:
+        from airflow.serialization.serialized_objects import SerializedDAG
+
+        for dag in examples.values():
+            assert SerializedDAG.from_dict(SerializedDAG.to_dict(dag)).dag_id == dag.dag_id
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def load_example(file_name: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("LAKESAIL_EXAMPLE_POLL_SECONDS", "0.1")
+    path = EXAMPLES / file_name
+    spec = importlib.util.spec_from_file_location(f"example_{path.stem}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.dag
+
+
+def read_xcoms(dag_run: Any) -> dict[tuple[str, str], Any]:
+    """Every XCom of a DAG run, from the metadata DB, keyed by (task_id, key)."""
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    try:
+        from airflow.models.xcom import XComModel as XCom  # Airflow 3
+    except ImportError:
+        from airflow.models.xcom import XCom  # Airflow 2.11
+
+    query = select(XCom.task_id, XCom.key, XCom.value).where(
+        XCom.dag_id == dag_run.dag_id, XCom.run_id == dag_run.run_id
+    )
+    with create_session() as session:
+        return {(row.task_id, row.key): XCom.deserialize_value(row) for row in session.execute(query)}
+
+
+def states(dag_run: Any) -> dict[str, str]:
+    return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+
+
+@pytest.fixture
+def job(fake: FakeLakeSail, lakesail_conn: str, airflow_db: str) -> FakeLakeSail:
+    return fake
+
+
+def test_upgrade_example_runs(job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> None:
+    job.add_job("WS2", "SESS1", "JOB1")  # another job: its savepoints must not be mixed in
+    job.trigger("WS2", "SESS1", "JOB1")
+    dag_run = load_example("lakesail_savepoint_upgrade.py", monkeypatch).test()
+    assert states(dag_run) == dict.fromkeys(EXPECTED["lakesail_savepoint_upgrade"], "success")
+    xcoms = read_xcoms(dag_run)
+    nonce = xcoms[("trigger_savepoint", "trigger_nonce")]
+    completed = job.savepoints(*JOB1)["completed"]
+    assert [sp["triggerNonce"] for sp in completed] == [nonce]
+    location = completed[0]["location"]
+    assert xcoms[("wait_for_savepoint", "return_value")]["location"] == location
+    assert xcoms[("push_latest", "return_value")]["triggerNonce"] == nonce
+    assert xcoms[("push_latest", "savepoint_location")] == location
+    assert xcoms[("restore_from_savepoint", "return_value")] == {"execution.savepoint.path": location}
+    assert job.triggered_count(*JOB1) == 1
+
+
+def test_upgrade_example_takes_its_ids_from_params(
+    job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job.add_job("WS2", "SESS2", "JOB7")
+    conf = {"workspace_id": "WS2", "session_id": "SESS2", "job_id": "JOB7"}
+    dag_run = load_example("lakesail_savepoint_upgrade.py", monkeypatch).test(run_conf=conf)
+    assert set(states(dag_run).values()) == {"success"}
+    assert job.triggered_count("WS2", "SESS2", "JOB7") == 1
+    assert job.triggered_count(*JOB1) == 0
+    location = job.savepoints("WS2", "SESS2", "JOB7")["completed"][0]["location"]
+    assert read_xcoms(dag_run)[("restore_from_savepoint", "return_value")] == {
+        "execution.savepoint.path": location
+    }
+
+
+def _periodic(age_seconds: float, location: str) -> dict[str, str]:
+    return {
+        "triggerType": "PERIODIC",
+        "triggeredAt": format_timestamp(time.time() - age_seconds),
+        "location": location,
+    }
+
+
+def test_periodic_gate_example_waits_then_maintains(
+    job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job.add_job("WS1", "SESS1", "JOB2", completed=[_periodic(600, "s3://bucket/periodic-10min")])
+    job.trigger("WS1", "SESS1", "JOB2")  # a savepoint in flight: the gate waits for it
+    conf = {"job_id": "JOB2"}
+    dag_run = load_example("lakesail_periodic_gate.py", monkeypatch).test(run_conf=conf)
+    assert states(dag_run) == dict.fromkeys(EXPECTED["lakesail_periodic_gate"], "success")
+    xcoms = read_xcoms(dag_run)
+    # The manual savepoint completed while the gate waited; the operator still takes the periodic one.
+    manual = job.savepoints("WS1", "SESS1", "JOB2")["completed"][-1]
+    assert manual["triggerType"] == "MANUAL"
+    assert xcoms[("wait_until_no_savepoint_pending", "return_value")]["location"] == manual["location"]
+    assert xcoms[("latest_periodic_savepoint", "savepoint_location")] == "s3://bucket/periodic-10min"
+    assert xcoms[("maintenance", "return_value")] == "s3://bucket/periodic-10min"
+    assert job.count("POST") == 0
+
+
+def test_periodic_gate_example_refuses_a_stale_periodic_savepoint(
+    job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job.add_job("WS1", "SESS1", "JOB2", completed=[_periodic(3 * 3600, "s3://bucket/periodic-3h")])
+    dag_run = load_example("lakesail_periodic_gate.py", monkeypatch).test(run_conf={"job_id": "JOB2"})
+    assert str(dag_run.state) == "failed"
+    assert states(dag_run) == {
+        "wait_until_no_savepoint_pending": "success",
+        "latest_periodic_savepoint": "failed",
+        "maintenance": "upstream_failed",
+    }
+
+
+def test_latest_for_restore_example_restores(job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> None:
+    job.add_job(
+        "WS1",
+        "SESS1",
+        "JOB2",
+        completed=[
+            _periodic(60, "s3://bucket/newest-periodic"),
+            {
+                "triggerType": "MANUAL",
+                "triggerNonce": "n1",
+                "triggeredAt": format_timestamp(time.time() - 3600),
+            },
+            _periodic(7200, "s3://bucket/older"),
+        ],
+    )
+    dag_run = load_example("lakesail_latest_for_restore.py", monkeypatch).test(run_conf={"job_id": "JOB2"})
+    assert states(dag_run) == {"push_latest": "success", "restore_from_savepoint": "success"}
+    assert read_xcoms(dag_run)[("restore_from_savepoint", "return_value")] == {
+        "execution.savepoint.path": "s3://bucket/newest-periodic"
+    }
+
+
+def test_latest_for_restore_example_skips_without_savepoints(
+    job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dag_run = load_example("lakesail_latest_for_restore.py", monkeypatch).test()
+    assert str(dag_run.state) == "success"
+    assert states(dag_run) == {"push_latest": "skipped", "restore_from_savepoint": "skipped"}
+    assert read_xcoms(dag_run) == {}

@@ -1,0 +1,336 @@
+"""Both operators end to end: real ``dag.test()`` runs against FakeLakeSail over real HTTP.
+
+What each task did is read back from the metadata DB (XCom, task states) and, for failed or
+skipped tasks, from a file the DAGs append the exception's type and text to (the trigger DAGs from
+``on_failure_callback``, the latest DAG from the operator itself, as a skip reason reaches no callback).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_flinksp.testing import FakeLakeSail, format_timestamp
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "test-token-s3cr3t"
+OUTCOMES_ENV = "FLINKSP_TEST_OUTCOMES"
+JOB1 = ("WS1", "SESS1", "JOB1")
+JOB2 = ("WS1", "SESS1", "JOB2")
+
+
+@dataclass
+class Run:
+    """What one ``dag.test()`` left behind."""
+
+    state: str
+    task_states: dict[str, str]
+    xcoms: dict[tuple[str, str], Any]
+    outcomes: dict[str, dict[str, str]]
+
+    def message(self, task_id: str) -> str:
+        return self.outcomes[task_id]["message"]
+
+
+def load_dag(file_name: str, dag_id: str) -> Any:
+    """Import a DAG file from tests/dags (it must live under the dags folder) and return one DAG."""
+    path = REPO / "tests" / "dags" / file_name
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, dag_id) if hasattr(module, dag_id) else module.dag
+
+
+def read_xcoms(dag_run: Any) -> dict[tuple[str, str], Any]:
+    """Every XCom of a DAG run, from the metadata DB, keyed by (task_id, key)."""
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    try:
+        from airflow.models.xcom import XComModel as XCom  # Airflow 3
+    except ImportError:
+        from airflow.models.xcom import XCom  # Airflow 2.11
+
+    # Columns, not ORM objects: Airflow 2's scoped session may still hold stale XCom objects.
+    query = select(XCom.task_id, XCom.key, XCom.value).where(
+        XCom.dag_id == dag_run.dag_id, XCom.run_id == dag_run.run_id
+    )
+    with create_session() as session:
+        return {(row.task_id, row.key): XCom.deserialize_value(row) for row in session.execute(query)}
+
+
+def run_dag(dag: Any, outcomes_file: Path) -> Run:
+    """``dag.test()`` and collect states, XComs and the recorded exceptions."""
+    dag_run = dag.test()
+    outcomes: dict[str, dict[str, str]] = {}
+    if outcomes_file.exists():
+        for line in outcomes_file.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            outcomes[record["task_id"]] = record
+    return Run(
+        state=str(dag_run.state),
+        task_states={ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()},
+        xcoms=read_xcoms(dag_run),
+        outcomes=outcomes,
+    )
+
+
+def connection_json(server: FakeLakeSail) -> str:
+    return json.dumps(
+        {
+            "conn_type": "lakesail",
+            "host": server.url,
+            "password": server.token,
+            "extra": {"retry_delay": 0.01},
+        }
+    )
+
+
+# --------------------------------------------------------------------------- LakeSailLatestSavepointOperator
+
+
+def preloaded(now: float) -> list[dict[str, str]]:
+    """JOB2's completed savepoints, deliberately not in time order."""
+    return [
+        {
+            "triggerType": "MANUAL",
+            "triggerNonce": "n-old",
+            "triggeredAt": format_timestamp(now - 3 * 3600),
+            "location": "s3://bucket/sp/old-manual",
+        },
+        {
+            "triggerType": "PERIODIC",
+            "triggeredAt": format_timestamp(now - 600),
+            "location": "s3://bucket/sp/periodic-recent",
+        },
+        {
+            "triggerType": "MANUAL",
+            "triggerNonce": "n-new",
+            "triggeredAt": format_timestamp(now - 3600),
+            "location": "s3://bucket/sp/manual-latest",
+        },
+        # The newest of all, but without a location: nothing can be restored from it.
+        {"triggerType": "UPGRADE", "triggeredAt": format_timestamp(now - 300)},
+        {
+            "triggerType": "MANUAL",
+            "triggerNonce": "n-mid",
+            "triggeredAt": format_timestamp(now - 2 * 3600),
+            "location": "s3://bucket/sp/manual-mid",
+        },
+    ]
+
+
+@dataclass
+class LatestRun:
+    run: Run
+    savepoints: dict[str, dict[str, str]]
+    methods: list[str]
+
+
+@pytest.fixture(scope="module")
+def latest_run(airflow_db: str, tmp_path_factory: pytest.TempPathFactory) -> LatestRun:
+    """One run of the ``operators_latest`` DAG (all filter cases in parallel tasks) against JOB2."""
+    savepoints = preloaded(time.time())
+    outcomes = tmp_path_factory.mktemp("latest") / "outcomes.jsonl"
+    with FakeLakeSail(token=TOKEN) as server, pytest.MonkeyPatch.context() as patch:
+        server.add_job(*JOB2, completed=savepoints)
+        patch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", connection_json(server))
+        patch.setenv(OUTCOMES_ENV, str(outcomes))
+        run = run_dag(load_dag("operators_latest.py", "dag"), outcomes)
+        methods = [request.method for request in server.requests]
+    by_location = {sp["location"]: sp for sp in savepoints if "location" in sp}
+    return LatestRun(run, by_location, methods)
+
+
+CHOSEN = [
+    pytest.param("any", "s3://bucket/sp/periodic-recent", id="no-filter-skips-newer-without-location"),
+    pytest.param("by_nonce", "s3://bucket/sp/old-manual", id="templated-nonce-takes-that-one"),
+    pytest.param("manual_only", "s3://bucket/sp/manual-latest", id="types-manual-by-time-not-position"),
+    pytest.param("periodic_or_upgrade", "s3://bucket/sp/periodic-recent", id="types-two"),
+    pytest.param("recent", "s3://bucket/sp/periodic-recent", id="max-age-holds"),
+]
+
+
+@pytest.mark.parametrize(("task_id", "location"), CHOSEN)
+def test_latest_pushes_the_chosen_savepoint(latest_run: LatestRun, task_id: str, location: str) -> None:
+    run = latest_run.run
+    assert run.task_states[task_id] == "success"
+    assert run.xcoms[(task_id, "savepoint_location")] == location
+    expected = {"triggerNonce": None, **latest_run.savepoints[location]}
+    assert run.xcoms[(task_id, "return_value")] == expected
+    assert task_id not in run.outcomes
+
+
+@pytest.mark.parametrize(
+    ("task_id", "fragments"),
+    [
+        pytest.param(
+            "none_fails",
+            [
+                "No savepoint of job WS1/SESS1/JOB2 to choose",
+                "5 completed savepoint(s), 4 with a location, 0 matching",
+                "trigger_nonce='no-such-nonce'",
+                "trigger_types=['MANUAL']",
+            ],
+            id="if-none-fail-names-what-was-found-and-the-filters",
+        ),
+        pytest.param(
+            "recent_manual",
+            [
+                "5 completed savepoint(s), 4 with a location, 3 matching trigger_types=['MANUAL']",
+                "the latest (MANUAL, nonce n-new,",
+                "more than max_age=0:30:00",
+            ],
+            id="max-age-exceeded-fails",
+        ),
+    ],
+)
+def test_latest_fails_when_nothing_matches(latest_run: LatestRun, task_id: str, fragments: list[str]) -> None:
+    run = latest_run.run
+    assert run.task_states[task_id] == "failed"
+    assert run.outcomes[task_id]["exception"] == "LakeSailError"
+    for fragment in fragments:
+        assert fragment in run.message(task_id)
+    assert (task_id, "return_value") not in run.xcoms
+    assert (task_id, "savepoint_location") not in run.xcoms
+
+
+def test_latest_if_none_skip_skips(latest_run: LatestRun) -> None:
+    run = latest_run.run
+    assert run.task_states["none_skips"] == "skipped"
+    assert run.outcomes["none_skips"] == {
+        "task_id": "none_skips",
+        "exception": "AirflowSkipException",
+        "message": "No savepoint of job WS1/SESS1/JOB2 to choose: 5 completed savepoint(s), "
+        "4 with a location, 0 matching trigger_types=['UNKNOWN']",
+    }
+    assert ("none_skips", "return_value") not in run.xcoms
+    assert ("none_skips", "savepoint_location") not in run.xcoms
+
+
+def test_latest_run_as_a_whole(latest_run: LatestRun) -> None:
+    run = latest_run.run
+    assert run.state == "failed"  # the two tasks that must fail did
+    assert sorted(run.outcomes) == ["none_fails", "none_skips", "recent_manual"]
+    # One GET per task, never a POST; the token shows in no XCom and no message.
+    assert latest_run.methods == ["GET"] * len(run.task_states)
+    assert TOKEN not in json.dumps([run.xcoms[key] for key in sorted(run.xcoms)])
+    assert TOKEN not in json.dumps(run.outcomes)
+
+
+# --------------------------------------------------------------------------- LakeSailTriggerSavepointOperator
+
+
+@pytest.fixture
+def trigger_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records each start of ``LakeSailSavepointTrigger.run`` (dag.test runs triggers in-process)."""
+    from airflow_provider_flinksp.triggers import LakeSailSavepointTrigger
+
+    started: list[str] = []
+    original = LakeSailSavepointTrigger.run
+
+    def spy(self: LakeSailSavepointTrigger) -> Any:
+        started.append(self.trigger_nonce or "")
+        return original(self)
+
+    monkeypatch.setattr(LakeSailSavepointTrigger, "run", spy)
+    return started
+
+
+@pytest.fixture
+def run_trigger_dag(
+    airflow_db: str, lakesail_conn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """Run one of the ``operators_trigger_*`` DAGs against the ``fake`` server."""
+    outcomes = tmp_path / "outcomes.jsonl"
+    monkeypatch.setenv(OUTCOMES_ENV, str(outcomes))
+
+    def run(dag_id: str) -> Run:
+        return run_dag(load_dag("operators_trigger.py", dag_id), outcomes)
+
+    return run
+
+
+def test_trigger_without_waiting(run_trigger_dag: Any, fake: FakeLakeSail, trigger_runs: list[str]) -> None:
+    run = run_trigger_dag("operators_trigger_nowait")
+    assert run.state == "success"
+    result = run.xcoms[("trigger", "return_value")]
+    nonce = run.xcoms[("trigger", "trigger_nonce")]
+    assert nonce
+    assert result["triggerNonce"] == nonce
+    assert result["triggerType"] == "MANUAL"
+    assert result["location"] is None
+    assert result["triggeredAt"].endswith("Z")
+    assert fake.triggered_count(*JOB1) == 1
+    assert fake.count("POST") == 1
+    assert trigger_runs == []
+    # It really is that savepoint: the fake lists it (pending or, by now, completed) under that nonce.
+    listing = fake.savepoints(*JOB1)
+    assert [sp["triggerNonce"] for sp in listing["pending"] + listing["completed"]] == [nonce]
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "deferred"),
+    [
+        pytest.param("operators_trigger_poll", False, id="poll"),
+        pytest.param("operators_trigger_defer", True, id="deferrable"),
+    ],
+)
+def test_trigger_and_wait_returns_the_completed_savepoint(
+    run_trigger_dag: Any, fake: FakeLakeSail, trigger_runs: list[str], dag_id: str, deferred: bool
+) -> None:
+    fake.get_job(*JOB1).savepoint_duration = 1.0  # long enough to be seen pending at least once
+    run = run_trigger_dag(dag_id)
+    assert run.state == "success"
+    assert run.outcomes == {}
+    result = run.xcoms[("trigger", "return_value")]
+    nonce = result["triggerNonce"]
+    assert nonce
+    assert run.xcoms[("trigger", "trigger_nonce")] == nonce
+    assert result["location"].startswith("s3://bucket/flink-savepoints/savepoint-")
+    assert result["triggerType"] == "MANUAL"
+    completed = fake.savepoints(*JOB1)["completed"]
+    assert [(sp["triggerNonce"], sp["location"]) for sp in completed] == [(nonce, result["location"])]
+    # One POST, made by the worker; the triggerer (when deferred) only read.
+    assert fake.triggered_count(*JOB1) == 1
+    assert fake.count("POST") == 1
+    assert trigger_runs == ([nonce] if deferred else [])
+    assert fake.count("GET", "/savepoints") >= 2  # it did wait: at least one "pending" answer first
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "deferred"),
+    [
+        pytest.param("operators_trigger_fail_poll", False, id="poll"),
+        pytest.param("operators_trigger_fail_defer", True, id="deferrable"),
+    ],
+)
+def test_trigger_and_wait_for_a_savepoint_that_fails(
+    run_trigger_dag: Any, fake: FakeLakeSail, trigger_runs: list[str], dag_id: str, deferred: bool
+) -> None:
+    fake.get_job(*JOB1).fail_next()
+    run = run_trigger_dag(dag_id)
+    assert run.state == "failed"
+    assert run.task_states == {"trigger": "failed"}
+    outcome = run.outcomes["trigger"]
+    assert outcome["exception"] == "LakeSailSavepointFailedError"
+    nonce = run.xcoms[("trigger", "trigger_nonce")]  # pushed before the wait, so kept on failure
+    assert nonce
+    assert f"Savepoint {nonce} is neither pending nor completed" in outcome["message"]
+    assert "failed, or was removed" in outcome["message"]
+    assert ("trigger", "return_value") not in run.xcoms
+    assert fake.savepoints(*JOB1) == {"pending": [], "completed": []}
+    assert fake.triggered_count(*JOB1) == 1
+    assert fake.count("POST") == 1
+    assert trigger_runs == ([nonce] if deferred else [])
+    assert TOKEN not in outcome["message"]
