@@ -245,7 +245,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # not str.isdigit() alone: "\u00b2" is a digit to Python
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -283,7 +283,7 @@ class _Attempts:
     :param delay: the first backoff in seconds
     """
 
-    __slots__ = ("attempt", "delay", "hook", "limit", "method", "parse", "path")
+    __slots__ = ("attempt", "delay", "hook", "limit", "method", "parse", "path", "secret")
 
     def __init__(
         self,
@@ -293,8 +293,10 @@ class _Attempts:
         parse: Callable[[Any], Any],
         limit: int,
         delay: float,
+        secret: str = "",
     ):
         self.hook = hook
+        self.secret = secret
         self.method = method
         self.path = path
         self.parse = parse
@@ -313,7 +315,9 @@ class _Attempts:
         :param body: the body, or None when it was over :data:`MAX_BODY_BYTES`
         """
         if body is None:
-            return _Step(error=self._response_error(status, f"a body over {MAX_BODY_BYTES} bytes"))
+            if 200 <= status < 300:
+                return _Step(error=self._response_error(status, f"a body over {MAX_BODY_BYTES} bytes"))
+            body = b""  # an oversized error page: the status alone decides
         if 200 <= status < 300:
             return self._parse(status, body)
         retriable = status in (429, 503) or (self.method == "GET" and status in (500, 502, 504))
@@ -322,10 +326,15 @@ class _Attempts:
                 self.method,
                 self.path,
                 status,
-                f"redirect to {location or 'nowhere'} not followed (the API key goes only to the set URL)",
+                self._scrub(
+                    f"redirect to {location or 'nowhere'} not followed (the API key goes only to the set URL)"
+                ),
             )
         else:
-            error = LakeSailApiError(self.method, self.path, status, _api_message(body))
+            message = _api_message(body)
+            error = LakeSailApiError(
+                self.method, self.path, status, None if message is None else self._scrub(message)
+            )
         return self._again_or(error, retriable, parse_retry_after(retry_after))
 
     def on_failure(self, kind: str, reason: str) -> _Step:
@@ -368,8 +377,12 @@ class _Attempts:
 
     def _response_error(self, status: int, what: str) -> LakeSailResponseError:
         return LakeSailResponseError(
-            f"LakeSail API {self.method} {self.path} returned HTTP {status} with {what}"
+            f"LakeSail API {self.method} {self.path} returned HTTP {status} with {self._scrub(what)}"
         )
+
+    def _scrub(self, text: str) -> str:
+        """Text from the server with the API key blanked out: a server or proxy may echo the header."""
+        return text.replace(self.secret, "***") if self.secret else text
 
 
 def _api_message(body: bytes) -> str | None:
@@ -626,7 +639,8 @@ class LakeSailHook(BaseHook):
     ) -> _Attempts:
         limit = self.retry_limit or settings.retry_limit or DEFAULT_RETRY_LIMIT
         delay = self.retry_delay if self.retry_delay is not None else settings.retry_delay
-        return _Attempts(self, method, path, parse, limit, DEFAULT_RETRY_DELAY if delay is None else delay)
+        backoff = DEFAULT_RETRY_DELAY if delay is None else delay
+        return _Attempts(self, method, path, parse, limit, backoff, settings.token)
 
     def _timeout(self, settings: ConnectionSettings) -> float:
         return self.timeout or settings.timeout or DEFAULT_TIMEOUT

@@ -75,9 +75,12 @@ def parse_timestamp(value: str, where: str) -> datetime:
     """
     try:
         parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
-    except ValueError:
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=timezone.utc)
+        # In UTC now, so to_dict() and describe() cannot overflow later (0001-01-01T00:00+01:00).
+        return parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         raise LakeSailResponseError(f"{where} is not an ISO-8601 date-time: {value[:60]!r}") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
 def _optional_str(data: dict[str, Any], key: str, where: str) -> str | None:
@@ -182,6 +185,13 @@ class SavepointList:
                 )
             lists.append([Savepoint.from_api(item, f"{key}[{i}]") for i, item in enumerate(items)])
         return cls(pending=lists[0], completed=lists[1])
+
+    def to_dict(self) -> dict[str, list[dict[str, str | None]]]:
+        """The API's ``FlinkSavepointList`` shape: ``{"pending": [...], "completed": [...]}``."""
+        return {
+            "pending": [savepoint.to_dict() for savepoint in self.pending],
+            "completed": [savepoint.to_dict() for savepoint in self.completed],
+        }
 
     def find(self, trigger_nonce: str) -> tuple[str, Savepoint] | None:
         """Where the savepoint with this nonce is: ``("completed", sp)``, ``("pending", sp)`` or None.

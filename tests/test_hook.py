@@ -837,6 +837,19 @@ def test_declared_length_over_the_limit_is_refused_before_reading(
         hook.list_session_job_savepoints(*IDS)
 
 
+def test_oversized_error_page_is_judged_by_its_status(
+    hook: LakeSailHook, requests_mock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A huge 503 page from a gateway is still a 503: retried, then a success is returned."""
+    monkeypatch.setattr(hooks, "MAX_BODY_BYTES", 1000)
+    requests_mock.get(
+        LIST,
+        [{"status_code": 503, "content": b"<html>" + b"x" * 5000}, {"json": EMPTY_LIST}],
+    )
+    assert hook.list_session_job_savepoints(*IDS) == SavepointList()
+    assert requests_mock.call_count == 2
+
+
 def test_body_at_the_limit_is_accepted(
     hook: LakeSailHook, requests_mock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

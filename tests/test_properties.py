@@ -1,0 +1,288 @@
+"""Property-based tests (hypothesis, derandomized: the same 200 examples on every run).
+
+* Whatever JSON the server sends, parsing it (the models, and the hook's whole parse path on both
+  wires) gives a result or a LakeSailResponseError, never anything else.
+* Valid savepoints and lists round-trip through ``to_dict``.
+* ``choose_latest`` does not depend on the order of the list when the trigger times differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from unittest import mock
+
+import pytest
+from hypothesis import Phase, example, given, settings
+from hypothesis import strategies as st
+
+from airflow_provider_flinksp import hooks
+from airflow_provider_flinksp.exceptions import LakeSailApiError, LakeSailResponseError
+from airflow_provider_flinksp.hooks import ConnectionSettings, LakeSailHook, parse_retry_after
+from airflow_provider_flinksp.models import Savepoint, SavepointList
+from airflow_provider_flinksp.selection import choose_latest
+
+#: Deterministic; no example database and no "explain" phase, so nothing is written into the tree.
+PROPERTY = settings(
+    derandomize=True,
+    max_examples=200,
+    deadline=None,
+    database=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
+)
+BASE = "https://lakesail.test"
+LIST_PATH = "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1/savepoints"
+IDS = ("WS1", "SESS1", "JOB1")
+KEYS = ("location", "triggerType", "triggerNonce", "triggeredAt")
+TYPES = ("MANUAL", "PERIODIC", "UNKNOWN", "UPGRADE")
+
+# -- strategies ------------------------------------------------------------------------------------
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()  # NaN and infinities too: Python's json reads them
+    | st.text(max_size=30)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=20,
+)
+offsets = st.builds(
+    lambda minutes: timezone(timedelta(minutes=minutes)),
+    st.integers(min_value=-23 * 60 - 59, max_value=23 * 60 + 59),
+)
+any_datetimes = st.datetimes(timezones=st.none() | offsets)
+#: Text that is often a date-time, in the API's format or another ISO-8601 spelling, at any offset.
+timestamp_texts = st.one_of(
+    any_datetimes.map(lambda d: d.isoformat()),
+    any_datetimes.map(lambda d: d.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"),
+    st.text(alphabet="0123456789-:TZ.+ ", max_size=30),
+)
+#: Values for the four savepoint fields: mostly plausible, sometimes anything.
+field_values = st.one_of(st.sampled_from(TYPES), st.text(max_size=20), timestamp_texts, json_values)
+savepoint_like = st.dictionaries(st.sampled_from((*KEYS, "extra")), field_values, max_size=5)
+list_like = st.dictionaries(
+    st.sampled_from(("pending", "completed", "marker")),
+    st.lists(savepoint_like | json_values, max_size=4) | json_values,
+    max_size=3,
+)
+anything = json_values | savepoint_like | list_like
+
+# Valid API objects: documented shapes, timestamps in the API's format (UTC, milliseconds).
+api_timestamps = st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)).map(
+    lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000).isoformat(timespec="milliseconds") + "Z"
+)
+valid_savepoints = st.fixed_dictionaries(
+    {"triggerType": st.sampled_from(TYPES) | st.text(max_size=10)},
+    optional={
+        "location": st.none() | st.text(max_size=40),
+        "triggerNonce": st.none() | st.text(max_size=36),
+        "triggeredAt": st.none() | api_timestamps,
+    },
+)
+valid_lists = st.fixed_dictionaries(
+    {"pending": st.lists(valid_savepoints, max_size=1), "completed": st.lists(valid_savepoints, max_size=6)}
+)
+
+
+def full(data: dict[str, Any]) -> dict[str, Any]:
+    """An API savepoint as to_dict() gives it back: all four keys, None where absent."""
+    return {key: data.get(key) for key in KEYS}
+
+
+# -- parsing is total: a result or a LakeSailResponseError ----------------------------------------------
+
+
+def parses_or_says_why(parse: Any, data: object) -> Any:
+    """Run a parser; only LakeSailResponseError may come out of it."""
+    try:
+        return parse(data)
+    except LakeSailResponseError as exc:
+        message = str(exc)
+    assert message, "a LakeSailResponseError should say what was wrong"
+    return None
+
+
+@PROPERTY
+@given(anything)
+def test_savepoint_list_from_api_is_total(data: object) -> None:
+    """SavepointList.from_api on any JSON: a SavepointList or LakeSailResponseError."""
+    result = parses_or_says_why(SavepointList.from_api, data)
+    assert result is None or isinstance(result, SavepointList)
+
+
+@PROPERTY
+@given(savepoint_like | json_values)
+def test_savepoint_from_api_is_total(data: object) -> None:
+    """Savepoint.from_api on any JSON: a Savepoint or LakeSailResponseError."""
+    result = parses_or_says_why(Savepoint.from_api, data)
+    assert result is None or isinstance(result, Savepoint)
+
+
+@PROPERTY
+@given(savepoint_like)
+@example({"triggerType": "MANUAL", "triggeredAt": "0001-01-01T00:00:00+01:00"})
+def test_parsed_savepoint_can_be_given_back(data: dict[str, Any]) -> None:
+    """Whatever Savepoint.from_api accepts, to_dict() and describe() can show (the sensor and the
+    operators return to_dict() of what they parsed)."""
+    savepoint = parses_or_says_why(Savepoint.from_api, data)
+    if savepoint is not None:
+        assert savepoint.to_dict()["triggerType"] == savepoint.trigger_type
+        assert savepoint.describe()
+
+
+def _offline_hook() -> LakeSailHook:
+    hook = LakeSailHook(retry_limit=1)
+    hook._settings = ConnectionSettings(base_url=BASE, token="offline-token")
+    return hook
+
+
+@PROPERTY
+@given(anything)
+def test_hook_sync_parse_path_is_total(data: object) -> None:
+    """The sync wire (requests) given any JSON body on 200: a SavepointList or LakeSailResponseError."""
+    import requests_mock
+
+    with requests_mock.Mocker() as server:
+        server.get(BASE + LIST_PATH, text=json.dumps(data), headers={"Content-Type": "application/json"})
+        result = parses_or_says_why(lambda _: _offline_hook().list_session_job_savepoints(*IDS), None)
+    assert result is None or isinstance(result, SavepointList)
+
+
+def _async_list(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> SavepointList:
+    import httpx
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=body, headers=headers)
+
+    async def go() -> SavepointList:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+            with mock.patch.object(hooks, "_async_client", return_value=client):
+                return await _offline_hook().a_list_session_job_savepoints(*IDS)
+
+    return asyncio.run(go())
+
+
+@PROPERTY
+@given(anything)
+def test_hook_async_parse_path_is_total(data: object) -> None:
+    """The async wire (httpx) given any JSON body on 200: a SavepointList or LakeSailResponseError."""
+    result = parses_or_says_why(lambda body: _async_list(body), json.dumps(data).encode())
+    assert result is None or isinstance(result, SavepointList)
+
+
+@PROPERTY
+@given(st.binary(max_size=200))
+def test_hook_any_bytes_is_total(body: bytes) -> None:
+    """Any bytes at all as a 200 body: a SavepointList or LakeSailResponseError."""
+    result = parses_or_says_why(lambda raw: _async_list(raw), body)
+    assert result is None or isinstance(result, SavepointList)
+
+
+@PROPERTY
+@given(st.text(alphabet=st.characters(max_codepoint=255), max_size=40))
+@example("\u00b2")
+def test_retry_after_parse_is_total(value: str) -> None:
+    """Any Retry-After header text (headers are latin-1): seconds >= 0, or None to ignore it."""
+    waited = parse_retry_after(value, now=1_800_000_000.0)
+    assert waited is None or waited >= 0
+
+
+@PROPERTY
+@given(st.text(alphabet="0123456789 ", max_size=12))
+def test_retry_after_digits_on_the_wire(value: str) -> None:
+    """A 503 with any ASCII Retry-After: the hook gives up with the 503 (one attempt here)."""
+    with pytest.raises(LakeSailApiError) as caught:
+        _async_list(b'{"message": "busy"}', status=503, headers={"Retry-After": value})
+    assert caught.value.status_code == 503
+
+
+# -- round trips -----------------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(valid_savepoints)
+def test_savepoint_round_trip(data: dict[str, Any]) -> None:
+    """A documented savepoint comes back from to_dict() as it went in (absent keys as None)."""
+    savepoint = Savepoint.from_api(data)
+    assert savepoint.to_dict() == full(data)
+    assert Savepoint.from_api(savepoint.to_dict()) == savepoint
+
+
+@PROPERTY
+@given(valid_lists)
+def test_savepoint_list_round_trip_through_items(data: dict[str, Any]) -> None:
+    """A documented list parses to the same savepoints, in the same order, whose dicts rebuild it."""
+    parsed = SavepointList.from_api(data)
+    given_back = {key: [sp.to_dict() for sp in getattr(parsed, key)] for key in ("pending", "completed")}
+    assert given_back == {key: [full(item) for item in data[key]] for key in ("pending", "completed")}
+    assert SavepointList.from_api(given_back) == parsed
+
+
+@PROPERTY
+@given(valid_lists)
+@example({"pending": [], "completed": [{"triggerType": "MANUAL"}]})
+def test_savepoint_list_round_trip(data: dict[str, Any]) -> None:
+    """SavepointList.to_dict() gives the API's shape back, and parses to an equal list."""
+    parsed = SavepointList.from_api(data)
+    given_back = parsed.to_dict()  # type: ignore[attr-defined]
+    assert given_back == {key: [full(item) for item in data[key]] for key in ("pending", "completed")}
+    assert SavepointList.from_api(given_back) == parsed
+
+
+# -- choose_latest does not depend on order ------------------------------------------------------------
+
+utc_times = st.datetimes(
+    min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(timezone.utc)
+)
+savepoints = st.builds(
+    Savepoint,
+    trigger_type=st.sampled_from(TYPES),
+    location=st.none() | st.sampled_from(("s3://b/1", "s3://b/2", "s3://b/3")),
+    trigger_nonce=st.none() | st.sampled_from(("n1", "n2")),
+    triggered_at=st.none() | utc_times,
+)
+#: Distinct trigger times (so at most one savepoint without one).
+distinct_lists = st.lists(savepoints, max_size=8, unique_by=lambda sp: sp.triggered_at)
+filters = st.fixed_dictionaries(
+    {
+        "trigger_nonce": st.none() | st.sampled_from(("n1", "n2")),
+        "trigger_types": st.none() | st.lists(st.sampled_from(TYPES), max_size=3),
+        "max_age": st.none() | st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=4000)),
+    }
+)
+NOW = datetime(2030, 6, 1, tzinfo=timezone.utc)
+
+
+@PROPERTY
+@given(st.data(), distinct_lists, filters)
+def test_choose_latest_ignores_order(
+    data: st.DataObject, completed: list[Savepoint], chosen_by: dict[str, Any]
+) -> None:
+    """Any permutation of a list with distinct trigger times gives the same choice and the same
+    explanation; the choice is the newest restorable match (or nothing)."""
+    permuted = data.draw(st.permutations(completed))
+    first = choose_latest(completed, now=NOW, **chosen_by)
+    assert choose_latest(permuted, now=NOW, **chosen_by) == first
+
+    matching = [
+        sp
+        for sp in completed
+        if sp.location
+        and (chosen_by["trigger_nonce"] is None or sp.trigger_nonce == chosen_by["trigger_nonce"])
+        and (chosen_by["trigger_types"] is None or sp.trigger_type in chosen_by["trigger_types"])
+    ]
+    newest = max(matching, key=lambda sp: (sp.triggered_at is not None, sp.triggered_at or NOW), default=None)
+    max_age = chosen_by["max_age"]
+    if (
+        newest is not None
+        and max_age is not None
+        and (newest.triggered_at is None or NOW - newest.triggered_at > max_age)
+    ):
+        newest = None
+    assert first[0] == newest

@@ -1,0 +1,454 @@
+"""The API key stays secret: masked as soon as it is read, and absent from exception texts, XCom,
+rendered fields, the metadata DB, reprs and our logs; TLS is verified unless switched off; plain
+http to a remote host is warned about once.
+
+Each test uses its own random token, so Airflow's process-wide masker cannot hide a leak that
+another test's token registration would have masked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import logging
+import re
+import socket
+import sqlite3
+import ssl
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import pytest
+
+from airflow_provider_flinksp import hooks
+from airflow_provider_flinksp._compat import AIRFLOW_V3
+from airflow_provider_flinksp.exceptions import LakeSailError
+from airflow_provider_flinksp.hooks import (
+    ConnectionSettings,
+    LakeSailHook,
+    _BearerAuth,
+    aclose_async_clients,
+    build_base_url,
+)
+from airflow_provider_flinksp.testing import FakeLakeSail
+from airflow_provider_flinksp.triggers import LakeSailSavepointTrigger
+from tests.conftest import REPO
+
+IDS = ("WS1", "SESS1", "JOB1")
+LIST_PATH = "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1/savepoints"
+
+
+def new_token() -> str:
+    """A token no other test has registered with the masker."""
+    return f"lsk-{uuid.uuid4().hex}"
+
+
+def redact(text: str) -> str:
+    """Airflow's own redaction, as task logs get it (Airflow 3: the Task SDK's masker)."""
+    if AIRFLOW_V3:
+        from airflow.sdk._shared.secrets_masker import redact as airflow_redact
+    else:  # Airflow 2.11
+        from airflow.utils.log.secrets_masker import redact as airflow_redact
+    return str(airflow_redact(text))
+
+
+def masker_classes() -> list[type]:
+    """Every SecretsMasker class the installed Airflow has (Airflow 3 has a core and an SDK copy)."""
+    if AIRFLOW_V3:
+        from airflow._shared.secrets_masker.secrets_masker import SecretsMasker as Core
+        from airflow.sdk._shared.secrets_masker.secrets_masker import SecretsMasker as Sdk
+
+        return [Core, Sdk]
+    from airflow.utils.log.secrets_masker import SecretsMasker
+
+    return [SecretsMasker]
+
+
+def conn_like(token: str, host: str | None = "https://lakesail.example.com", extra: Any = None) -> Any:
+    """The fields ConnectionSettings reads; a plain object, so Airflow itself masks nothing."""
+    extra = extra or {}
+    return SimpleNamespace(
+        conn_id="secret_test",
+        host=host,
+        schema=None,
+        port=None,
+        password=token,
+        extra=json.dumps(extra),
+        extra_dejson=extra,
+    )
+
+
+@pytest.fixture
+def token_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLakeSail]:
+    """A FakeLakeSail with a fresh token, and ``lakesail_default`` pointing at it."""
+    with FakeLakeSail(token=new_token(), savepoint_duration=0.3) as server:
+        server.add_job(*IDS)
+        value = {
+            "conn_type": "lakesail",
+            "host": server.url,
+            "password": server.token,
+            "extra": {"retry_delay": 0.01},
+        }
+        monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(value))
+        yield server
+
+
+# -- masking -----------------------------------------------------------------------------------------
+
+
+def test_token_registered_for_masking_when_read() -> None:
+    """Reading the connection registers the token with Airflow's masker at once."""
+    token = new_token()
+    assert token in redact(f"x {token}")  # not known to the masker yet
+    ConnectionSettings.from_connection(conn_like(token))
+    assert token not in redact(f"x {token}")
+    assert redact(f"Authorization: Bearer {token}") == "Authorization: Bearer ***"
+
+
+@pytest.mark.parametrize(
+    "conn",
+    [
+        pytest.param({"host": None}, id="no-host"),
+        pytest.param({"host": "ftp://lakesail.example.com"}, id="bad-scheme"),
+        pytest.param({"extra": {"timeout": "soon"}}, id="bad-extra"),
+    ],
+)
+def test_token_masked_even_when_the_connection_is_wrong(conn: dict[str, Any]) -> None:
+    """A connection that is rejected still has its token registered, and the error omits it."""
+    token = new_token()
+    with pytest.raises(LakeSailError) as caught:
+        ConnectionSettings.from_connection(conn_like(token, **conn))
+    assert token not in redact(token)
+    assert_not_in_exception(token, caught.value)
+
+
+def test_token_masked_through_the_hook(token_server: FakeLakeSail) -> None:
+    """The hook's first call reads the connection and the token is masked from then on."""
+    LakeSailHook().list_session_job_savepoints(*IDS)
+    assert token_server.token not in redact(f"x {token_server.token}")
+
+
+# -- exception texts ---------------------------------------------------------------------------------
+
+
+def assert_not_in_exception(token: str, exc: BaseException) -> None:
+    """Not in the text, repr, args or attributes of the exception or anything it chains to."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        for shown in (str(seen), repr(seen), repr(seen.args), repr(vars(seen))):
+            assert token not in shown, f"token in {type(seen).__name__}: {shown}"
+        seen = seen.__cause__ or seen.__context__
+
+
+def call(wire: str, hook: LakeSailHook | None = None, operation: str = "list_session_job_savepoints") -> Any:
+    """One hook call through the sync or the async wire."""
+    hook = hook or LakeSailHook(retry_limit=2, timeout=0.3)
+    if wire == "sync":
+        return getattr(hook, operation)(*IDS)
+
+    async def go() -> Any:
+        try:
+            return await getattr(hook, f"a_{operation}")(*IDS)
+        finally:
+            await aclose_async_clients()
+
+    return asyncio.run(go())
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+#: Failures that do not involve the server echoing anything back: name -> how to set them up.
+PLAIN_FAILURES: dict[str, Callable[[FakeLakeSail], None]] = {
+    "401-wrong-token": lambda srv: setattr(srv, "token", new_token()),
+    "403": lambda srv: srv.add_fault("status", status=403, times=None),
+    "404": lambda srv: srv.add_fault("status", status=404, times=None),
+    "503": lambda srv: srv.add_fault("status", status=503, times=None),
+    "redirect": lambda srv: srv.add_fault("redirect", body="https://elsewhere.example/x", times=None),
+    "html-200": lambda srv: srv.add_fault("body", body=b"<html>oops</html>", times=None),
+    "reset": lambda srv: srv.add_fault("reset", times=None),
+    "timeout": lambda srv: srv.add_fault("stall", seconds=0.6, times=None),
+}
+
+
+@pytest.mark.parametrize("wire", ["sync", "async"])
+@pytest.mark.parametrize("failure", PLAIN_FAILURES)
+def test_token_not_in_error(failure: str, wire: str, token_server: FakeLakeSail) -> None:
+    """Every error class the hook raises (API errors, bad bodies, connection errors) leaves the token out."""
+    token = token_server.token
+    PLAIN_FAILURES[failure](token_server)
+    with pytest.raises(LakeSailError) as caught:
+        call(wire)
+    assert_not_in_exception(token, caught.value)
+
+
+@pytest.mark.parametrize("wire", ["sync", "async"])
+def test_token_not_in_connection_refused_error(
+    wire: str, monkeypatch: pytest.MonkeyPatch, token_server: FakeLakeSail
+) -> None:
+    """Nobody listening: a LakeSailConnectionError without the token."""
+    value = {
+        "conn_type": "lakesail",
+        "host": f"http://127.0.0.1:{_closed_port()}",
+        "password": token_server.token,
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(value))
+    with pytest.raises(LakeSailError, match="got no answer") as caught:
+        call(wire, LakeSailHook(retry_limit=1))
+    assert_not_in_exception(token_server.token, caught.value)
+
+
+@pytest.mark.parametrize("wire", ["sync", "async"])
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 500, 503])
+def test_token_echoed_in_error_message_is_not_shown(
+    status: int, wire: str, token_server: FakeLakeSail
+) -> None:
+    """An error body whose message quotes the Authorization header: the token stays out of the error."""
+    body = json.dumps({"message": f"rejected Authorization: Bearer {token_server.token}"})
+    token_server.add_fault("status", status=status, body=body, times=None)
+    with pytest.raises(LakeSailError) as caught:
+        call(wire)
+    assert_not_in_exception(token_server.token, caught.value)
+
+
+@pytest.mark.parametrize("wire", ["sync", "async"])
+def test_token_echoed_in_html_page_is_not_shown(wire: str, token_server: FakeLakeSail) -> None:
+    """A 200 HTML page (a proxy's echo page) quoting the header: not in the LakeSailResponseError."""
+    token_server.add_fault(
+        "body", body=f"<p>Bearer {token_server.token}</p>", content_type="text/html", times=None
+    )
+    with pytest.raises(LakeSailError) as caught:
+        call(wire)
+    assert_not_in_exception(token_server.token, caught.value)
+
+
+def test_token_echoed_not_in_trigger_event(token_server: FakeLakeSail) -> None:
+    """The trigger's failed event (stored and logged by Airflow) does not carry an echoed token."""
+    body = json.dumps({"message": f"bad key {token_server.token}"})
+    token_server.add_fault("status", status=401, body=body, times=None)
+    trigger = LakeSailSavepointTrigger(
+        workspace_id="WS1", session_id="SESS1", job_id="JOB1", deadline=time.time() + 5, poll_interval=0.1
+    )
+
+    async def events() -> list[Any]:
+        try:
+            return [event.payload async for event in trigger.run()]
+        finally:
+            await aclose_async_clients()
+
+    (event,) = asyncio.run(events())
+    assert event["status"] == "failed"
+    assert token_server.token not in json.dumps(event)
+
+
+# -- reprs -------------------------------------------------------------------------------------------
+
+
+def test_token_not_in_reprs(token_server: FakeLakeSail) -> None:
+    """Hook (before and after use), settings, session, session auth and the trigger hide the token."""
+    token = token_server.token
+    hook = LakeSailHook()
+    assert token not in repr(hook)
+    hook.list_session_job_savepoints(*IDS)
+    session = hook.get_conn()
+    shown = [
+        repr(hook),
+        str(hook),
+        repr(vars(hook)),
+        repr(hook.settings),
+        str(hook.settings),
+        repr(session.auth),
+        repr(session.headers),
+        repr(vars(session)),
+        repr(_BearerAuth(token)),
+    ]
+    trigger = LakeSailSavepointTrigger(
+        workspace_id="WS1", session_id="SESS1", job_id="JOB1", deadline=time.time() + 60, trigger_nonce="n-1"
+    )
+    shown += [repr(trigger), json.dumps(trigger.serialize())]
+    for text in shown:
+        assert token not in text, text
+    # The repr hides it, but the settings do hold it (so the checks above are not vacuous).
+    assert hook.settings.token == token
+
+
+# -- a whole DAG run: logs, XCom, rendered fields, the metadata DB -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def secrets_dags() -> ModuleType:
+    """tests/dags/faults_secrets.py, parsed once."""
+    spec = importlib.util.spec_from_file_location("faults_secrets", REPO / "tests/dags/faults_secrets.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _db_rows_with(db_dir: str, needle: str) -> list[str]:
+    """Every row of every table of the metadata DB that contains ``needle``, as text."""
+    found = []
+    with sqlite3.connect(f"{db_dir}/airflow.db") as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            for row in db.execute(f'SELECT * FROM "{table}"'):
+                text = repr(row)
+                if needle in text or needle.encode() in b"".join(v for v in row if isinstance(v, bytes)):
+                    found.append(f"{table}: {text[:200]}")
+    return found
+
+
+def _run_rows(db_dir: str, table: str, column: str, dag_id: str, run_id: str) -> list[tuple[str, Any]]:
+    with sqlite3.connect(f"{db_dir}/airflow.db") as db:
+        query = f"SELECT task_id, {column} FROM {table} WHERE dag_id = ? AND run_id = ?"
+        return list(db.execute(query, (dag_id, run_id)))
+
+
+@pytest.mark.parametrize("mode", ["poke", "deferrable"])
+def test_dag_run_never_shows_token(
+    mode: str,
+    secrets_dags: ModuleType,
+    airflow_db: str,
+    token_server: FakeLakeSail,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A full run (with retried faults, DEBUG on our loggers, Airflow's masking switched off so it
+    cannot hide anything): the token shows only in the control task's deliberate log line, and
+    nowhere in XCom, rendered fields or any table of the metadata DB."""
+    token = token_server.token
+    for cls in masker_classes():
+        monkeypatch.setattr(cls, "add_mask", lambda self, *args, **kwargs: None)
+    for name in (
+        "airflow_provider_flinksp",
+        "airflow.task.hooks.airflow_provider_flinksp",
+        "airflow.task.operators.airflow_provider_flinksp",
+    ):
+        caplog.set_level(logging.DEBUG, logger=name)
+    token_server.add_fault("status", status=503, times=2, method="GET")
+    token_server.add_fault("reset", times=1, method="GET")
+
+    run = secrets_dags.DAGS[f"faults_secrets_{mode}"].test()
+    out, err = capfd.readouterr()
+    assert run.state == "success"
+    assert [str(r.status) for r in token_server.requests].count("503") == 2
+
+    captured = "\n".join((out, err, caplog.text))
+    marker = secrets_dags.CONTROL_MARKER
+    assert f"{marker}{token}" in captured, "the control line is missing: the capture saw no task logs"
+    assert "Attempt 1 of 5 failed" in captured, "the hook's retry warnings were not captured"
+    leaks = [
+        m.start()
+        for m in re.finditer(re.escape(token), captured)
+        if not captured[: m.start()].endswith(marker)
+    ]
+    assert leaks == [], [captured[max(0, i - 200) : i + 50] for i in leaks]
+
+    for task_id, value in _run_rows(airflow_db, "xcom", "value", run.dag_id, run.run_id):
+        assert token not in str(value), task_id
+    rendered = _run_rows(
+        airflow_db, "rendered_task_instance_fields", "rendered_fields", run.dag_id, run.run_id
+    )
+    assert {task_id for task_id, _ in rendered} >= {"trigger", "gate", "latest"}
+    for task_id, fields in rendered:
+        assert token not in str(fields), task_id
+    assert _db_rows_with(airflow_db, token) == []
+
+
+# -- TLS and plain http --------------------------------------------------------------------------------
+
+
+def test_tls_verification_on_by_default(token_server: FakeLakeSail) -> None:
+    """No ``verify`` in the extra: settings, the requests session and the httpx client verify TLS."""
+    hook = LakeSailHook()
+    assert hook.settings.verify is True
+    assert hook.get_conn().verify is True
+
+    async def client_context() -> ssl.SSLContext:
+        try:
+            client = hooks._async_client(hook.settings.verify)
+            return client._transport._pool._ssl_context  # type: ignore[attr-defined,no-any-return]
+        finally:
+            await aclose_async_clients()
+
+    context = asyncio.run(client_context())
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname is True
+
+
+def test_async_client_created_with_verify_true(
+    token_server: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The async wire builds its client with ``verify=True`` for a connection without ``verify``."""
+    import httpx
+
+    made: list[Any] = []
+    real = httpx.AsyncClient
+
+    class Recording(real):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made.append(kwargs.get("verify", "missing"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(httpx, "AsyncClient", Recording)
+    call("async", LakeSailHook())
+    assert made == [True]
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({}, True),
+        ({"verify": True}, True),
+        ({"verify": "true"}, True),
+        ({"verify": False}, False),
+        ({"verify": "false"}, False),
+        ({"verify": "/etc/ssl/ca.pem"}, "/etc/ssl/ca.pem"),
+    ],
+)
+def test_verify_setting(extra: dict[str, Any], expected: Any) -> None:
+    """``verify`` is on unless the extra switches it off or names a CA bundle."""
+    settings = ConnectionSettings.from_connection(conn_like(new_token(), extra=extra))
+    assert settings.verify == expected
+
+
+def _plain_http_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "plain http" in r.getMessage()]
+
+
+def test_plain_http_to_remote_host_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+    """Plain http to a non-loopback host: one warning, however often the URL is built."""
+    host = f"http://lakesail-{uuid.uuid4().hex[:8]}.example.com"
+    caplog.set_level(logging.WARNING, logger="airflow_provider_flinksp.hooks")
+    assert build_base_url(host, None, None, conn_id="c") == host
+    assert build_base_url(host, None, None, conn_id="c") == host
+    warnings = _plain_http_warnings(caplog)
+    assert len(warnings) == 1, warnings
+    assert host in warnings[0]
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "http://127.0.0.1:8080",
+        "http://localhost",
+        "http://[::1]:9000",
+        "http://127.9.9.9",
+        "https://remote.example",
+    ],
+)
+def test_no_warning_for_loopback_or_https(host: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Loopback over http, or anything over https: no warning."""
+    caplog.set_level(logging.WARNING, logger="airflow_provider_flinksp.hooks")
+    build_base_url(host, None, None, conn_id="c")
+    build_base_url(host, None, None, conn_id="c")
+    assert _plain_http_warnings(caplog) == []
