@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import os
 import random
 import ssl
 import time
@@ -622,6 +623,10 @@ class LakeSailHook(BaseHook):
             import requests
 
             session = requests.Session()
+            # The environment (proxies, CA bundle) is read once here, not on every request as
+            # trust_env does (it walks all of os.environ twice per call).
+            session.trust_env = False
+            session.proxies.update(requests.utils.get_environ_proxies(self.settings.base_url))
             session.auth = _BearerAuth(self.settings.token)
             session.verify = self.settings.verify
             session.headers.update({"Accept": "application/json", "User-Agent": _USER_AGENT})
@@ -662,7 +667,7 @@ class LakeSailHook(BaseHook):
                     timeout=timeout,
                     allow_redirects=False,
                     stream=True,
-                    verify=settings.verify,  # else REQUESTS_CA_BUNDLE would override Session.verify
+                    verify=_verify_from_environment(settings.verify),
                 )
                 body = _read(response)
             except (requests.RequestException, OSError) as exc:  # OSError: a CA bundle that cannot be read
@@ -704,6 +709,14 @@ class LakeSailHook(BaseHook):
             if step.wait is None:
                 return step.result()  # type: ignore[no-any-return]
             await asyncio.sleep(step.wait)
+
+
+def _verify_from_environment(verify: bool | str) -> bool | str:
+    """What requests would verify with: the connection's setting, or for True the CA bundle named by
+    ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` where set."""
+    if verify is True:
+        return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return verify
 
 
 def _read(response: requests.Response) -> bytes | None:

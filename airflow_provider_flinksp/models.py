@@ -6,65 +6,21 @@ for a body that is not the documented shape.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
+# The input checks live in _checks (cheap to import at DAG parse time); re-exported here.
+from airflow_provider_flinksp._checks import RESOURCE_ID_RULE as RESOURCE_ID_RULE
+from airflow_provider_flinksp._checks import as_seconds as as_seconds
+from airflow_provider_flinksp._checks import check_static_ids as check_static_ids
+from airflow_provider_flinksp._checks import validate_resource_id as validate_resource_id
 from airflow_provider_flinksp.exceptions import LakeSailResponseError
-
-#: The API's ``ResourceId`` rule for workspace, session and job IDs.
-RESOURCE_ID_RULE = "1 to 20 characters, each A-Z or 0-9"
-_RESOURCE_ID = re.compile(r"[A-Z0-9]{1,20}")
 
 #: The documented trigger types; others are kept as they come.
 TRIGGER_TYPES = frozenset({"MANUAL", "PERIODIC", "UNKNOWN", "UPGRADE"})
 #: Job states in which no savepoint will ever complete.
 TERMINAL_JOB_STATES = frozenset({"FAILED", "DELETING"})
-
-
-def validate_resource_id(name: str, value: object) -> str:
-    """Check one ID against the API's ``ResourceId`` rule before anything is sent.
-
-    :param name: the parameter's name, for the message
-    :param value: the value to check
-    :return: the value, unchanged
-    :raises ValueError: naming the parameter and the rule
-    """
-    if isinstance(value, str) and _RESOURCE_ID.fullmatch(value):
-        return value
-    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-    raise ValueError(f"{name} must be a LakeSail ResourceId ({RESOURCE_ID_RULE}); got {shown}")
-
-
-def check_static_ids(**ids: object) -> None:
-    """Check IDs given as plain text when a task is built; templated or XCom values are checked
-    after rendering, by the hook, before any request.
-
-    :param ids: parameter name to value
-    :raises ValueError: naming the parameter and the rule
-    """
-    for name, value in ids.items():
-        if isinstance(value, str) and "{{" not in value and "{%" not in value:
-            validate_resource_id(name, value)
-
-
-def as_seconds(value: timedelta | float, name: str) -> float:
-    """A duration given as a timedelta or a number of seconds, checked.
-
-    :param value: the duration
-    :param name: the parameter's name, for the message
-    :raises ValueError: when it is negative or not a duration
-    """
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        seconds = -1.0
-    if not seconds >= 0:
-        raise ValueError(f"{name} must be a timedelta or a number of seconds >= 0, got {value!r}")
-    return seconds
 
 
 def parse_timestamp(value: str, where: str) -> datetime:

@@ -8,20 +8,19 @@ from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from airflow_provider_flinksp._checks import as_seconds, check_static_ids
 from airflow_provider_flinksp._compat import AirflowSkipException, BaseOperator, default_deferrable
 from airflow_provider_flinksp.exceptions import (
     LakeSailError,
     LakeSailResponseError,
     LakeSailSavepointFailedError,
 )
-from airflow_provider_flinksp.models import as_seconds, check_static_ids
-from airflow_provider_flinksp.selection import choose_latest
-from airflow_provider_flinksp.waiting import WaitTarget, check
 
 if TYPE_CHECKING:
     from airflow.sdk.definitions.context import Context
 
     from airflow_provider_flinksp.hooks import LakeSailHook
+    from airflow_provider_flinksp.waiting import WaitTarget
 
 #: Extra time the task's own deferral timeout leaves the trigger to report a timeout itself.
 DEFERRAL_TIMEOUT_SLACK = 60.0
@@ -165,6 +164,8 @@ class LakeSailLatestSavepointOperator(_LakeSailOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """List the savepoints, choose, push the location; fail or skip when nothing matches."""
+        from airflow_provider_flinksp.selection import choose_latest
+
         savepoints = self.hook.list_session_job_savepoints(self.workspace_id, self.session_id, self.job_id)
         chosen, found = choose_latest(
             savepoints.completed,
@@ -226,6 +227,8 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
 
     def execute(self, context: Context) -> dict[str, Any] | None:
         """POST once, push the nonce, then return or wait."""
+        from airflow_provider_flinksp.waiting import WaitTarget
+
         triggered = self.hook.trigger_session_job_savepoint(self.workspace_id, self.session_id, self.job_id)
         started = time.time()
         context["ti"].xcom_push(key="trigger_nonce", value=triggered.trigger_nonce)
@@ -249,6 +252,8 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
         return self._poll(target, deadline)
 
     def _poll(self, target: WaitTarget, deadline: float) -> dict[str, Any] | None:
+        from airflow_provider_flinksp.waiting import check
+
         message = "no answer yet"
         while True:
             verdict = check(self.hook, target)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_flinksp._checks import as_seconds, check_static_ids
 from airflow_provider_flinksp._compat import (
     BaseSensorOperator,
     PokeReturnValue,
@@ -14,12 +15,12 @@ from airflow_provider_flinksp._compat import (
     first_poke_time,
 )
 from airflow_provider_flinksp.exceptions import LakeSailSavepointFailedError
-from airflow_provider_flinksp.models import as_seconds, check_static_ids
 from airflow_provider_flinksp.operators import LakeSailTaskMixin
-from airflow_provider_flinksp.waiting import Verdict, WaitTarget, check
 
 if TYPE_CHECKING:
     from airflow.sdk.definitions.context import Context
+
+    from airflow_provider_flinksp.waiting import Verdict, WaitTarget
 
 
 class LakeSailSavepointSensor(LakeSailTaskMixin, BaseSensorOperator):
@@ -87,6 +88,8 @@ class LakeSailSavepointSensor(LakeSailTaskMixin, BaseSensorOperator):
         self._last_message: str | None = None
 
     def _target(self, context: Context) -> WaitTarget:
+        from airflow_provider_flinksp.waiting import WaitTarget
+
         if self.trigger_nonce and self._grace_deadline is None:
             started = first_poke_time(context, reschedule=self.reschedule).timestamp()
             self._grace_deadline = started + self.nonce_grace_period
@@ -108,11 +111,15 @@ class LakeSailSavepointSensor(LakeSailTaskMixin, BaseSensorOperator):
 
     def poke(self, context: Context) -> PokeReturnValue:
         """Check once: done, not yet, or fail."""
+        from airflow_provider_flinksp.waiting import check
+
         verdict = check(self.hook, self._target(context))
         return PokeReturnValue(is_done=self._decide(verdict), xcom_value=verdict.savepoint)
 
     def execute(self, context: Context) -> Any:
         """Poke or reschedule as usual; when deferrable, check once and then defer to the trigger."""
+        from airflow_provider_flinksp.waiting import check
+
         if not self.deferrable:
             return super().execute(context)
         target = self._target(context)

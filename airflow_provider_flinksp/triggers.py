@@ -21,7 +21,9 @@ class LakeSailSavepointTrigger(BaseTrigger):
     """Wait in the triggerer until a savepoint is done, failed, or the deadline passes.
 
     Serialized with plain values only. Polls with the async hook (one shared connection pool per
-    event loop), sleeps ``poll_interval`` in every branch, and yields exactly one event:
+    event loop) every ``poll_interval`` seconds on a fixed schedule (a slow poll shortens the next
+    sleep, down to half the interval, rather than shifting every later poll), sleeps in every
+    branch, and yields exactly one event:
     ``{"status": "success", "savepoint": {...} | None, "message": ...}``,
     ``{"status": "failed", "message": ...}`` or ``{"status": "timeout", "message": ...}``.
 
@@ -97,6 +99,7 @@ class LakeSailSavepointTrigger(BaseTrigger):
             self.workspace_id, self.session_id, self.job_id, self.trigger_nonce, self.grace_deadline
         )
         last_message = None
+        next_poll = time.monotonic()
         while True:
             if time.time() >= self.deadline:
                 yield TriggerEvent(
@@ -116,7 +119,11 @@ class LakeSailSavepointTrigger(BaseTrigger):
             elif verdict.message != last_message:
                 self.log.info("%s", verdict.message)
             last_message = verdict.message
-            await asyncio.sleep(max(0.0, min(self.poll_interval, self.deadline - time.time())))
+            # on schedule (a late poll does not push every later one back), but never sooner than
+            # half an interval after the last answer
+            now = time.monotonic()
+            next_poll = max(next_poll + self.poll_interval, now + self.poll_interval / 2)
+            await asyncio.sleep(max(0.0, min(next_poll - now, self.deadline - time.time())))
 
 
 def result_of_event(event: object, log: Any, *, timeout_is_sensor_timeout: bool) -> dict[str, Any] | None:

@@ -358,11 +358,11 @@ def test_sensor_poke_budget(error: str, fake: FakeLakeSail, budget_conn: None, a
 @pytest.fixture
 def polls(monkeypatch: pytest.MonkeyPatch, arrivals: Arrivals) -> list[tuple[float, int]]:
     """(start time, requests sent) of every check the trigger and the sensor make in this process."""
-    import airflow_provider_flinksp.sensors as sensors
     import airflow_provider_flinksp.triggers as triggers
+    import airflow_provider_flinksp.waiting as waiting
 
     seen: list[tuple[float, int]] = []
-    sync, asynchronous = sensors.check, triggers.acheck
+    sync, asynchronous = waiting.check, triggers.acheck
 
     def check(*args: Any, **kwargs: Any) -> Any:
         started, before = time.monotonic(), arrivals.count()
@@ -378,7 +378,7 @@ def polls(monkeypatch: pytest.MonkeyPatch, arrivals: Arrivals) -> list[tuple[flo
         finally:
             seen.append((started, arrivals.count() - before))
 
-    monkeypatch.setattr(sensors, "check", check)
+    monkeypatch.setattr(waiting, "check", check)
     monkeypatch.setattr(triggers, "acheck", acheck)
     return seen
 
