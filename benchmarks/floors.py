@@ -1,0 +1,104 @@
+"""The floors of target 3: minimal triggers doing the same polls as ``LakeSailSavepointTrigger``.
+
+Each poll GETs the savepoint list, fires when nothing is pending, and otherwise GETs the job (its
+state) before sleeping the interval: the requests the real trigger makes, with no retry policy, no
+model parsing and no error classification. One client per event loop is shared by all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from benchmarks import TOKEN
+
+_TERMINAL = ("FAILED", "DELETING")
+
+
+def _base_url() -> str:
+    return str(json.loads(os.environ["AIRFLOW_CONN_LAKESAIL_DEFAULT"])["host"])
+
+
+class _MinimalTrigger(BaseTrigger):
+    """Shared parts: IDs, interval, URLs, the poll loop; subclasses say how to GET JSON."""
+
+    def __init__(self, *, workspace_id: str, session_id: str, job_id: str, poll_interval: float) -> None:
+        super().__init__()
+        self.workspace_id = workspace_id
+        self.session_id = session_id
+        self.job_id = job_id
+        self.poll_interval = poll_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "workspace_id": self.workspace_id,
+                "session_id": self.session_id,
+                "job_id": self.job_id,
+                "poll_interval": self.poll_interval,
+            },
+        )
+
+    async def get_json(self, url: str) -> Any:
+        raise NotImplementedError
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        job_url = (
+            f"{_base_url()}/api/flink/v1/workspaces/{self.workspace_id}"
+            f"/sessions/{self.session_id}/jobs/{self.job_id}"
+        )
+        list_url = job_url + "/savepoints"
+        while True:
+            savepoints = await self.get_json(list_url)
+            if not savepoints["pending"]:
+                yield TriggerEvent({"status": "success", "savepoint": savepoints["completed"][-1]})
+                return
+            state = (await self.get_json(job_url))["state"]
+            if state in _TERMINAL:
+                yield TriggerEvent({"status": "failed", "message": f"job {state}"})
+                return
+            await asyncio.sleep(self.poll_interval)
+
+
+class MinimalAiohttpTrigger(_MinimalTrigger):
+    """The floor: one keep-alive ``aiohttp.ClientSession`` per event loop."""
+
+    _sessions: ClassVar[dict[asyncio.AbstractEventLoop, Any]] = {}
+
+    async def get_json(self, url: str) -> Any:
+        import aiohttp
+
+        loop = asyncio.get_running_loop()
+        session = self._sessions.get(loop)
+        if session is None:
+            session = self._sessions[loop] = aiohttp.ClientSession(
+                headers={"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
+            )
+        async with session.get(url) as response:
+            response.raise_for_status()
+            return json.loads(await response.read())
+
+
+class MinimalHttpxTrigger(_MinimalTrigger):
+    """The same with one shared ``httpx.AsyncClient`` per event loop (what Airflow ships)."""
+
+    _clients: ClassVar[dict[asyncio.AbstractEventLoop, Any]] = {}
+
+    async def get_json(self, url: str) -> Any:
+        import httpx
+
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._clients[loop] = httpx.AsyncClient(
+                headers={"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
+            )
+        response = await client.get(url)
+        response.raise_for_status()
+        return json.loads(response.content)
