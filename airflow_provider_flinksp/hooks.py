@@ -452,7 +452,8 @@ class _BearerAuth:
         return "_BearerAuth(***)"
 
 
-# One httpx connection pool per event loop, shared by every hook (and so every trigger) on it.
+# One httpx connection pool per event loop, shared by every hook (and so every trigger) on it;
+# used only where a proxy is configured (the async path is airflow_provider_flinksp._http11).
 _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[bool | str, httpx.AsyncClient]] = (
     weakref.WeakKeyDictionary()
 )
@@ -484,6 +485,9 @@ def _async_client(verify: bool | str) -> httpx.AsyncClient:
 
 async def aclose_async_clients() -> None:
     """Close the shared async connection pools of the running event loop (e.g. at shutdown)."""
+    from airflow_provider_flinksp import _http11
+
+    await _http11.aclose_pools()
     for client in _async_clients.pop(asyncio.get_running_loop(), {}).values():
         await client.aclose()
 
@@ -526,6 +530,7 @@ class LakeSailHook(BaseHook):
         self.timeout = timeout
         self._settings: ConnectionSettings | None = None
         self._session: requests.Session | None = None
+        self._aheaders: bytes | None = None
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -682,6 +687,31 @@ class LakeSailHook(BaseHook):
             time.sleep(step.wait)
 
     async def _arequest(self, method: str, path: str, parse: Callable[[Any], T]) -> T:
+        from airflow_provider_flinksp import _http11
+
+        settings = await self.aget_settings()
+        pool = _http11.pool_for(settings.base_url, settings.verify)
+        if pool is None:  # a proxy is configured for this host: httpx speaks to proxies
+            return await self._arequest_httpx(method, path, parse)
+        if self._aheaders is None:
+            self._aheaders = pool.header_block(settings.token)
+        total = self._timeout(settings)
+        attempts = self._attempts(settings, method, path, parse)
+        while True:
+            try:
+                response = await pool.request(method, path, self._aheaders, total)
+            except _http11.HttpFailure as exc:
+                step = attempts.on_failure(exc.kind, exc.reason)
+            else:
+                headers = response.headers
+                step = attempts.on_response(
+                    response.status, headers.get("retry-after"), headers.get("location"), response.body
+                )
+            if step.wait is None:
+                return step.result()  # type: ignore[no-any-return]
+            await asyncio.sleep(step.wait)
+
+    async def _arequest_httpx(self, method: str, path: str, parse: Callable[[Any], T]) -> T:
         import httpx
 
         settings = await self.aget_settings()

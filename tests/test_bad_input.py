@@ -3,16 +3,17 @@ redirects, sizes). Each case yields the typed error the contract names, with a m
 what was wrong; no ``KeyError``, ``TypeError``, ``AttributeError`` or ``JSONDecodeError`` escapes.
 
 Responses come from a real FakeLakeSail over HTTP, through both wires: the sync hook (requests) and
-its async twin (httpx, as the trigger uses it).
+its async twin (the HTTP/1.1 client of _http11, as the trigger uses it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import io
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -466,23 +467,32 @@ def test_oversized_streamed_body_refused_sync(monkeypatch: pytest.MonkeyPatch) -
 
 def test_oversized_streamed_body_refused_async(monkeypatch: pytest.MonkeyPatch) -> None:
     """A body without Content-Length is cut off once it passes the limit (async wire)."""
-    import httpx
+    heads: list[bytes] = []
 
-    async def chunks() -> AsyncIterator[bytes]:
-        for _ in range(8):
-            yield b" " * 512
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")  # no length: read to close
+        with contextlib.suppress(ConnectionError):
+            for _ in range(8):
+                writer.write(b" " * 512)
+                await writer.drain()
+        writer.close()
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        response = httpx.Response(200, content=chunks())
-        assert "content-length" not in response.headers
-        return response
+    async def go() -> Any:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        try:
+            hook = _offline_hook()
+            port = server.sockets[0].getsockname()[1]
+            hook._settings = ConnectionSettings(base_url=f"http://127.0.0.1:{port}", token="offline-token")
+            return await hook.a_list_session_job_savepoints(*IDS)
+        finally:
+            await hooks.aclose_async_clients()
+            server.close()
 
     monkeypatch.setattr(hooks, "MAX_BODY_BYTES", 1024)
-    monkeypatch.setattr(
-        hooks, "_async_client", lambda verify: httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    )
     with pytest.raises(LakeSailResponseError, match="a body over 1024 bytes") as caught:
-        asyncio.run(_offline_hook().a_list_session_job_savepoints(*IDS))
+        asyncio.run(go())
+    assert len(heads) == 1
     assert_clean(caught.value)
 
 

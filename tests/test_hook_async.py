@@ -1,4 +1,4 @@
-"""LakeSailHook, asynchronous twins: real HTTP against FakeLakeSail, httpx.MockTransport for odd faults."""
+"""LakeSailHook, asynchronous twins: real HTTP against FakeLakeSail, and a raw HTTP server for odd faults."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import contextlib
 import json
 import socket
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
-import httpx
 import pytest
 
-from airflow_provider_flinksp import hooks
+from airflow_provider_flinksp import _http11, hooks
 from airflow_provider_flinksp._compat import AIRFLOW_V3, BaseHook
 from airflow_provider_flinksp.exceptions import (
     LakeSailApiError,
@@ -31,7 +31,6 @@ TOKEN = "async-token-s3cr3t-K7"
 IDS = ("WS1", "SESS1", "JOB1")
 JOB_PATH = "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1"
 SP_PATH = f"{JOB_PATH}/savepoints"
-MOCK_API = "https://lakesail.test"
 EMPTY_LIST = {"pending": [], "completed": []}
 
 
@@ -86,8 +85,8 @@ def conn(srv: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def mock_conn(monkeypatch: pytest.MonkeyPatch) -> str:
-    return set_conn(monkeypatch, "lakesail_async_mock", MOCK_API)
+def mock_conn(wire: Wire, monkeypatch: pytest.MonkeyPatch) -> str:
+    return set_conn(monkeypatch, "lakesail_async_mock", wire.url)
 
 
 @pytest.fixture
@@ -131,29 +130,105 @@ def truncating_server() -> Iterator[tuple[str, list[str]]]:
     thread.join(timeout=5)
 
 
-Handler = Callable[[httpx.Request], httpx.Response]
+@dataclass
+class RawRequest:
+    """One request as the raw server read it (header names lower-cased)."""
+
+    method: str
+    target: str
+    headers: dict[str, str]
+    body: bytes
+
+
+#: What a handler may answer instead of bytes: say nothing (until the client goes), or reset.
+SILENT = b"<silent>"
+RESET = b"<reset>"
+Handler = Callable[[RawRequest], bytes]
+
+
+@dataclass
+class Wire:
+    """A raw keep-alive HTTP/1.1 server on 127.0.0.1 answering with ``handler``; records requests.
+
+    It closes the connection after a response with ``Connection: close``.
+    """
+
+    url: str
+    handler: Handler = lambda request: b"HTTP/1.1 500 Unset\r\nContent-Length: 0\r\n\r\n"
+    seen: list[RawRequest] = field(default_factory=list)
+
+    def install(self, handler: Handler) -> list[RawRequest]:
+        self.handler = handler
+        return self.seen
+
+
+def respond(status: int, body: bytes = b"", **headers: str) -> bytes:
+    """A whole HTTP/1.1 response with Content-Length (unless a header says otherwise)."""
+    lines = [f"HTTP/1.1 {status} X"] + [
+        f"{name.replace('_', '-')}: {value}" for name, value in headers.items()
+    ]
+    if "Transfer_Encoding" not in headers and "Content_Length" not in headers:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def json_response(status: int, data: Any) -> bytes:
+    return respond(status, json.dumps(data).encode(), Content_Type="application/json")
+
+
+def _serve_connection(conn: socket.socket, wire: Wire) -> None:
+    buffer = b""
+    with conn:
+        while True:
+            while b"\r\n\r\n" not in buffer:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                buffer += data
+            head, _, buffer = buffer.partition(b"\r\n\r\n")
+            first, *lines = head.decode("latin-1").split("\r\n")
+            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+            length = int(headers.get("content-length", "0"))
+            while len(buffer) < length:
+                buffer += conn.recv(65536)
+            body, buffer = buffer[:length], buffer[length:]
+            method, target, _version = first.split(" ")
+            request = RawRequest(method, target, headers, body)
+            wire.seen.append(request)
+            answer = wire.handler(request)
+            if answer == SILENT:
+                while conn.recv(65536):
+                    pass
+                return
+            if answer == RESET:
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                return
+            conn.sendall(answer)
+            if b"\r\nconnection: close\r\n" in answer.partition(b"\r\n\r\n")[0].lower() + b"\r\n":
+                return
 
 
 @pytest.fixture
-def transport(monkeypatch: pytest.MonkeyPatch) -> Callable[[Handler], list[httpx.Request]]:
-    """Put an httpx.MockTransport under the hook's own AsyncClient; returns the requests it saw."""
+def wire() -> Iterator[Wire]:
+    """A raw HTTP server for what FakeLakeSail does not do; install a handler with ``wire.install``."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    server = Wire(f"http://127.0.0.1:{listener.getsockname()[1]}")
 
-    def install(handler: Handler) -> list[httpx.Request]:
-        seen: list[httpx.Request] = []
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=_serve_connection, args=(conn, server), daemon=True).start()
 
-        def recording(request: httpx.Request) -> httpx.Response:
-            seen.append(request)
-            return handler(request)
-
-        class MockedClient(httpx.AsyncClient):
-            def __init__(self, **kwargs: Any) -> None:
-                kwargs["transport"] = httpx.MockTransport(recording)
-                super().__init__(**kwargs)
-
-        monkeypatch.setattr(httpx, "AsyncClient", MockedClient)
-        return seen
-
-    return install
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server
+    with contextlib.suppress(OSError):
+        listener.shutdown(socket.SHUT_RDWR)
+    listener.close()
+    thread.join(timeout=5)
 
 
 @pytest.fixture
@@ -215,16 +290,18 @@ def test_async_twins_give_the_same_results_as_sync(
     assert srv.count("GET", "/api/org/v1/me") == 2  # test_connection calls exactly that path
 
 
-def test_async_sends_bearer_accept_and_user_agent(mock_conn: str, transport: Any) -> None:
-    seen = transport(lambda request: httpx.Response(200, json=EMPTY_LIST))
+def test_async_sends_bearer_accept_and_user_agent(mock_conn: str, wire: Wire) -> None:
+    seen = wire.install(lambda request: json_response(200, EMPTY_LIST))
     run(lambda: LakeSailHook(mock_conn).a_list_session_job_savepoints(*IDS))
     (request,) = seen
     assert request.method == "GET"
-    assert str(request.url) == MOCK_API + SP_PATH
-    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
-    assert request.headers["Accept"] == "application/json"
-    assert request.headers["User-Agent"].startswith("airflow-provider-flinksp/")
-    assert request.content == b""
+    assert request.target == SP_PATH
+    assert request.headers["host"] == wire.url.removeprefix("http://")
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert request.headers["accept"] == "application/json"
+    assert request.headers["user-agent"].startswith("airflow-provider-flinksp/")
+    assert request.body == b""
+    assert "content-length" not in request.headers  # a GET carries no body
 
 
 def test_async_wrong_token_is_a_single_401(srv: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -257,16 +334,31 @@ def test_async_test_connection_false(srv: FakeLakeSail, conn: str) -> None:
 )
 def test_async_timeouts(
     monkeypatch: pytest.MonkeyPatch,
-    transport: Any,
+    wire: Wire,
     kwargs: dict[str, Any],
     extra: dict[str, Any],
     expected: dict[str, float],
 ) -> None:
-    conn_id = set_conn(monkeypatch, "lakesail_async_timeout", MOCK_API, **extra)
-    seen = transport(lambda request: httpx.Response(200, json=EMPTY_LIST))
+    """The connect timeout and the deadline of the whole request ("read") the client is given."""
+    conn_id = set_conn(monkeypatch, "lakesail_async_timeout", wire.url, **extra)
+    wire.install(lambda request: json_response(200, EMPTY_LIST))
+    given: dict[str, float] = {}
+    request, connect = _http11.Pool.request, _http11.Pool._connect
+
+    async def recording_request(
+        self: _http11.Pool, method: str, path: str, headers: bytes, timeout: float
+    ) -> Any:
+        given["read"] = timeout
+        return await request(self, method, path, headers, timeout)
+
+    async def recording_connect(self: _http11.Pool, timeout: float) -> Any:
+        given["connect"] = round(timeout, 1)
+        return await connect(self, timeout)
+
+    monkeypatch.setattr(_http11.Pool, "request", recording_request)
+    monkeypatch.setattr(_http11.Pool, "_connect", recording_connect)
     run(lambda: LakeSailHook(conn_id, **kwargs).a_list_session_job_savepoints(*IDS))
-    timeout = seen[0].extensions["timeout"]
-    assert {key: timeout[key] for key in expected} == expected
+    assert given == expected
 
 
 # ---------------------------------------------------------------------------- retries
@@ -381,31 +473,61 @@ def test_async_body_cut_short_retried_for_get_only(
 
 
 @pytest.mark.parametrize(
-    ("error", "post_attempts"),
+    ("condition", "post_attempts", "words"),
     [
-        (httpx.ReadTimeout, 1),
-        (httpx.WriteTimeout, 1),
-        (httpx.RemoteProtocolError, 1),
-        (httpx.ReadError, 1),
-        (httpx.ConnectTimeout, 3),
-        (httpx.ConnectError, 3),
-        (httpx.PoolTimeout, 3),
+        ("no answer", 1, "timed out waiting for the response"),
+        ("reset", 1, "connection broken"),
+        ("malformed", 1, "malformed"),
+        ("cut short", 1, "connection broken"),
+        ("refused", 3, "could not connect"),
+        ("connect timeout", 3, "timed out while connecting"),
+        ("no free connection", 3, "free connection"),
     ],
 )
 def test_async_failures_retried_by_the_same_rule(
-    mock_conn: str, transport: Any, waits: list[float], error: type[httpx.TransportError], post_attempts: int
+    wire: Wire,
+    waits: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+    condition: str,
+    post_attempts: int,
+    words: str,
 ) -> None:
-    def fail(request: httpx.Request) -> httpx.Response:
-        raise error("simulated", request=request)
+    """Maybe sent (no answer, reset, malformed, cut short): a POST once, a GET three times; not sent
+    (refused, connect timeout, no free connection): three times either way."""
+    answers = {
+        "no answer": SILENT,
+        "reset": RESET,
+        "malformed": b"HTTX/9 banana\r\n\r\n",
+        "cut short": respond(200, b'{"pend', Content_Length="100", Connection="close"),
+    }
+    wire.install(lambda request: answers.get(condition, json_response(200, EMPTY_LIST)))
+    url = f"http://127.0.0.1:{free_port()}" if condition == "refused" else wire.url
+    conn_id = set_conn(monkeypatch, "lakesail_async_failing", url, timeout=0.3)
+    if condition == "connect timeout":
 
-    seen = transport(fail)
-    with pytest.raises(LakeSailConnectionError):
-        run(lambda: LakeSailHook(mock_conn).a_trigger_session_job_savepoint(*IDS))
-    assert len(seen) == post_attempts
-    seen.clear()
-    with pytest.raises(LakeSailConnectionError):
-        run(lambda: LakeSailHook(mock_conn).a_list_session_job_savepoints(*IDS))
-    assert len(seen) == 3  # a GET is always safe to repeat
+        async def never(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(3600)
+
+        monkeypatch.setattr(asyncio, "open_connection", never)
+    if condition == "no free connection":
+        monkeypatch.setattr(_http11, "MAX_CONNECTIONS", 0)
+    attempts: list[str] = []
+    request = _http11.Pool.request
+
+    async def counting(self: _http11.Pool, method: str, path: str, headers: bytes, timeout: float) -> Any:
+        attempts.append(method)
+        return await request(self, method, path, headers, timeout)
+
+    monkeypatch.setattr(_http11.Pool, "request", counting)
+    with pytest.raises(LakeSailConnectionError, match=words):
+        run(lambda: LakeSailHook(conn_id).a_trigger_session_job_savepoint(*IDS))
+    assert attempts == ["POST"] * post_attempts
+    attempts.clear()
+    with pytest.raises(LakeSailConnectionError, match=words):
+        run(lambda: LakeSailHook(conn_id).a_list_session_job_savepoints(*IDS))
+    assert attempts == ["GET"] * 3  # a GET is always safe to repeat
+    sent = [r.method for r in wire.seen]
+    assert sent == ([] if post_attempts == 3 else ["POST", "GET", "GET", "GET"])
 
 
 def test_async_retry_after_honoured_and_capped(srv: FakeLakeSail, conn: str, waits: list[float]) -> None:
@@ -416,11 +538,11 @@ def test_async_retry_after_honoured_and_capped(srv: FakeLakeSail, conn: str, wai
 
 
 def test_async_backoff_grows(
-    mock_conn: str, transport: Any, waits: list[float], monkeypatch: pytest.MonkeyPatch
+    mock_conn: str, wire: Wire, waits: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     drawn: list[tuple[float, float]] = []
     monkeypatch.setattr(hooks, "random", SimpleNamespace(uniform=lambda a, b: drawn.append((a, b)) or b))
-    transport(lambda request: httpx.Response(503, json={"message": "busy"}))
+    wire.install(lambda request: json_response(503, {"message": "busy"}))
     hook = LakeSailHook(mock_conn, retry_limit=4, retry_delay=2.0)
     with pytest.raises(LakeSailApiError):
         run(lambda: hook.a_list_session_job_savepoints(*IDS))
@@ -490,27 +612,31 @@ def test_async_oversized_body_with_length(
     assert len(run(calls).completed) == 1
 
 
+@pytest.mark.parametrize("framing", ["chunked", "read to close"])
 def test_async_oversized_streamed_body(
-    mock_conn: str, transport: Any, monkeypatch: pytest.MonkeyPatch
+    mock_conn: str, wire: Wire, monkeypatch: pytest.MonkeyPatch, framing: str
 ) -> None:
     monkeypatch.setattr(hooks, "MAX_BODY_BYTES", 1000)
-
-    async def chunks() -> AsyncIterator[bytes]:
-        yield json.dumps(EMPTY_LIST).encode()
-        for _ in range(10):
-            yield b" " * 200
-
-    transport(lambda request: httpx.Response(200, content=chunks()))
+    parts = [json.dumps(EMPTY_LIST).encode()] + [b" " * 200] * 10
+    if framing == "chunked":
+        body = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts) + b"0\r\n\r\n"
+        answer = respond(200, body, Transfer_Encoding="chunked")
+    else:
+        answer = respond(200, b"".join(parts), Connection="close", Content_Length="")
+        answer = answer.replace(b"Content-Length: \r\n", b"")
+    assert b"Content-Length" not in answer
+    wire.install(lambda request: answer)
     with pytest.raises(LakeSailResponseError, match="over 1000 bytes"):
         run(lambda: LakeSailHook(mock_conn).a_list_session_job_savepoints(*IDS))
 
 
 def test_async_declared_length_over_the_limit_is_refused_before_reading(
-    mock_conn: str, transport: Any, monkeypatch: pytest.MonkeyPatch
+    mock_conn: str, wire: Wire, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The 50 MB never come (the server sends 35 bytes and waits): reading them would time out instead."""
     monkeypatch.setattr(hooks, "MAX_BODY_BYTES", 1000)
     body = json.dumps(EMPTY_LIST).encode()
-    transport(lambda request: httpx.Response(200, headers={"Content-Length": "50000000"}, content=body))
+    wire.install(lambda request: respond(200, body, Content_Length="50000000"))
     with pytest.raises(LakeSailResponseError, match="over 1000 bytes"):
         run(lambda: LakeSailHook(mock_conn).a_list_session_job_savepoints(*IDS))
 
@@ -577,26 +703,30 @@ def test_async_and_sync_share_the_looked_up_settings(
     assert sync_lookups == [False]
 
 
-def test_one_async_client_per_loop_shared_by_hooks(
+def test_one_async_pool_per_loop_shared_by_hooks(
     srv: FakeLakeSail, conn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     other = set_conn(monkeypatch, "lakesail_async_other", srv.url)
-    clients: list[httpx.AsyncClient] = []
+    clients: list[_http11.Pool] = []
 
     async def calls() -> None:
         first, second = LakeSailHook(conn), LakeSailHook(other)
         for _ in range(3):
             await first.a_list_session_job_savepoints(*IDS)
             await second.a_describe_session_job(*IDS)
-        loop_clients = hooks._async_clients[asyncio.get_running_loop()]
-        assert len(loop_clients) == 1
-        clients.extend(loop_clients.values())
-        assert hooks._async_client(False) is clients[-1]
+        loop_pools = _http11._pools[asyncio.get_running_loop()]
+        assert len(loop_pools) == 1
+        pool = next(iter(loop_pools.values()))
+        assert pool is not None
+        clients.append(pool)
+        assert _http11.pool_for(srv.url, False) is pool
+        assert hooks._async_clients.get(asyncio.get_running_loop()) is None  # httpx not used
 
     run(calls)
     assert srv.count() == 6
     assert srv.connection_count == 1  # both hooks, one keep-alive TCP connection
-    assert clients[0].is_closed  # run() closed it with aclose_async_clients()
+    assert clients[0].closed  # run() closed it with aclose_async_clients()
+    assert not clients[0].idle
 
     run(calls)
     assert clients[1] is not clients[0]  # a new loop gets its own client

@@ -9,10 +9,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from unittest import mock
 
 import pytest
 from hypothesis import Phase, example, given, settings
@@ -155,15 +155,29 @@ def test_hook_sync_parse_path_is_total(data: object) -> None:
 
 
 def _async_list(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> SavepointList:
-    import httpx
+    """One async list call against a loopback server that sends exactly this response."""
+    head = f"HTTP/1.1 {status} X\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in (headers or {}).items()
+    )
+    answer = head.encode("latin-1") + b"Content-Length: %d\r\n\r\n" % len(body) + body
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, content=body, headers=headers)
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(answer)
+            await writer.drain()
+        writer.close()
 
     async def go() -> SavepointList:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
-            with mock.patch.object(hooks, "_async_client", return_value=client):
-                return await _offline_hook().a_list_session_job_savepoints(*IDS)
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        try:
+            hook = _offline_hook()
+            port = server.sockets[0].getsockname()[1]
+            hook._settings = ConnectionSettings(base_url=f"http://127.0.0.1:{port}", token="offline-token")
+            return await hook.a_list_session_job_savepoints(*IDS)
+        finally:
+            await hooks.aclose_async_clients()
+            server.close()
 
     return asyncio.run(go())
 
@@ -171,7 +185,7 @@ def _async_list(body: bytes, status: int = 200, headers: dict[str, str] | None =
 @PROPERTY
 @given(anything)
 def test_hook_async_parse_path_is_total(data: object) -> None:
-    """The async wire (httpx) given any JSON body on 200: a SavepointList or LakeSailResponseError."""
+    """The async wire (_http11) given any JSON body on 200: a SavepointList or LakeSailResponseError."""
     result = parses_or_says_why(lambda body: _async_list(body), json.dumps(data).encode())
     assert result is None or isinstance(result, SavepointList)
 

@@ -368,38 +368,46 @@ def test_dag_run_never_shows_token(
 
 
 def test_tls_verification_on_by_default(token_server: FakeLakeSail) -> None:
-    """No ``verify`` in the extra: settings, the requests session and the httpx client verify TLS."""
+    """No ``verify`` in the extra: settings, the requests session, the async client and the httpx
+    client (used behind a proxy) verify TLS."""
+    from airflow_provider_flinksp import _http11
+
     hook = LakeSailHook()
     assert hook.settings.verify is True
     assert hook.get_conn().verify is True
 
-    async def client_context() -> ssl.SSLContext:
+    async def client_contexts() -> list[ssl.SSLContext]:
         try:
+            pool = _http11.pool_for(
+                hook.settings.base_url.replace("http://", "https://"), hook.settings.verify
+            )
+            assert pool is not None
+            assert pool.ssl is not None
             client = hooks._async_client(hook.settings.verify)
-            return client._transport._pool._ssl_context  # type: ignore[attr-defined,no-any-return]
+            return [pool.ssl, client._transport._pool._ssl_context]  # type: ignore[attr-defined]
         finally:
             await aclose_async_clients()
 
-    context = asyncio.run(client_context())
-    assert context.verify_mode == ssl.CERT_REQUIRED
-    assert context.check_hostname is True
+    for context in asyncio.run(client_contexts()):
+        assert context.verify_mode == ssl.CERT_REQUIRED
+        assert context.check_hostname is True
 
 
 def test_async_client_created_with_verify_true(
     token_server: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The async wire builds its client with ``verify=True`` for a connection without ``verify``."""
-    import httpx
+    """The async wire builds its client (pool) with ``verify=True`` for a connection without ``verify``."""
+    from airflow_provider_flinksp import _http11
 
     made: list[Any] = []
-    real = httpx.AsyncClient
+    real = _http11.Pool
 
     class Recording(real):  # type: ignore[misc,valid-type]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            made.append(kwargs.get("verify", "missing"))
-            super().__init__(*args, **kwargs)
+        def __init__(self, base_url: str, verify: bool | str) -> None:
+            made.append(verify)
+            super().__init__(base_url, verify)
 
-    monkeypatch.setattr(httpx, "AsyncClient", Recording)
+    monkeypatch.setattr(_http11, "Pool", Recording)
     call("async", LakeSailHook())
     assert made == [True]
 
