@@ -17,8 +17,6 @@ from airflow_provider_flinksp._checks import check_static_ids as check_static_id
 from airflow_provider_flinksp._checks import validate_resource_id as validate_resource_id
 from airflow_provider_flinksp.exceptions import LakeSailResponseError
 
-#: The documented trigger types; others are kept as they come.
-TRIGGER_TYPES = frozenset({"MANUAL", "PERIODIC", "UNKNOWN", "UPGRADE"})
 #: Job states in which no savepoint will ever complete.
 TERMINAL_JOB_STATES = frozenset({"FAILED", "DELETING"})
 
