@@ -7,20 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from airflow_provider_flinksp.lakesail.connection import CONNECTION_FORM
 
-#: The ``lakesail`` connection form, as Airflow 3.2+ reads it from :func:`get_provider_info`.
-CONNECTION_FORM: dict[str, Any] = {
-    "hidden-fields": ["login"],
-    "relabeling": {"host": "API URL", "password": "API key", "schema": "Scheme (for a host without one)"},
-    "placeholders": {
-        "host": "https://lakesail.example.com",
-        "password": "service-account key or access token",
-        "schema": "https",
-        "port": "443",
-        "extra": '{"timeout": 30, "verify": true, "retry_limit": 3, "retry_delay": 1.0}',
-    },
-}
+__version__ = "0.1.0"
 
 
 def get_provider_info() -> dict[str, Any]:

@@ -57,3 +57,16 @@ def lakesail_conn(fake: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> str:
     )
     monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", value)
     return "lakesail_default"
+
+
+def set_body_cap(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    """Lower the response body cap on both transports and in the policy's messages."""
+    from airflow_provider_flinksp.core.transport import aio, policy, sync
+
+    for module in (policy, sync, aio):
+        monkeypatch.setattr(module, "MAX_BODY_BYTES", size)
+
+
+def bearer(token: str) -> dict[str, object]:
+    """The ConnectionSettings fields of a bearer-token connection."""
+    return {"authorization": f"Bearer {token}", "secrets": (token,)}

@@ -20,20 +20,17 @@ from typing import Any
 import pytest
 
 from airflow_provider_flinksp import hooks
+from airflow_provider_flinksp.core.transport.policy import MAX_BODY_BYTES
+from airflow_provider_flinksp.core.transport.settings import ConnectionSettings
 from airflow_provider_flinksp.exceptions import LakeSailApiError, LakeSailError, LakeSailResponseError
-from airflow_provider_flinksp.hooks import (
-    MAX_BODY_BYTES,
-    ConnectionSettings,
-    LakeSailHook,
-    aclose_async_clients,
-)
+from airflow_provider_flinksp.hooks import LakeSailHook, aclose_async_clients
 from airflow_provider_flinksp.operators import (
     LakeSailLatestSavepointOperator,
     LakeSailTriggerSavepointOperator,
 )
 from airflow_provider_flinksp.sensors import LakeSailSavepointSensor
 from airflow_provider_flinksp.testing import FakeLakeSail
-from tests.conftest import REPO
+from tests.conftest import REPO, bearer, set_body_cap
 
 IDS = ("WS1", "SESS1", "JOB1")
 ID_NAMES = ("workspace_id", "session_id", "job_id")
@@ -448,7 +445,7 @@ def test_oversized_body_refused(wire: str, fake: FakeLakeSail, lakesail_conn: st
 
 def _offline_hook() -> LakeSailHook:
     hook = LakeSailHook(retry_limit=1)
-    hook._settings = ConnectionSettings(base_url="https://lakesail.test", token="offline-token")
+    hook._settings = ConnectionSettings(base_url="https://lakesail.test", **bearer("offline-token"))
     return hook
 
 
@@ -456,7 +453,7 @@ def test_oversized_streamed_body_refused_sync(monkeypatch: pytest.MonkeyPatch) -
     """A body without Content-Length is cut off once it passes the limit (sync wire)."""
     import requests_mock
 
-    monkeypatch.setattr(hooks, "MAX_BODY_BYTES", 1024)
+    set_body_cap(monkeypatch, 1024)
     with requests_mock.Mocker() as mock:
         mock.get(f"https://lakesail.test{LIST_PATH}", body=io.BytesIO(b"[" + b" " * 4096 + b"]"))
         with pytest.raises(LakeSailResponseError, match="a body over 1024 bytes") as caught:
@@ -483,13 +480,15 @@ def test_oversized_streamed_body_refused_async(monkeypatch: pytest.MonkeyPatch) 
         try:
             hook = _offline_hook()
             port = server.sockets[0].getsockname()[1]
-            hook._settings = ConnectionSettings(base_url=f"http://127.0.0.1:{port}", token="offline-token")
+            hook._settings = ConnectionSettings(
+                base_url=f"http://127.0.0.1:{port}", **bearer("offline-token")
+            )
             return await hook.a_list_session_job_savepoints(*IDS)
         finally:
             await hooks.aclose_async_clients()
             server.close()
 
-    monkeypatch.setattr(hooks, "MAX_BODY_BYTES", 1024)
+    set_body_cap(monkeypatch, 1024)
     with pytest.raises(LakeSailResponseError, match="a body over 1024 bytes") as caught:
         asyncio.run(go())
     assert len(heads) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import json
 import warnings
@@ -14,16 +15,23 @@ from urllib.parse import quote
 
 import pytest
 
-from airflow_provider_flinksp import CONNECTION_FORM, get_provider_info, hooks
+from airflow_provider_flinksp import CONNECTION_FORM, get_provider_info
 from airflow_provider_flinksp._compat import AIRFLOW_V3
+from airflow_provider_flinksp.core.transport import settings as settings_module
+from airflow_provider_flinksp.core.transport.settings import ConnectionSettings
+from airflow_provider_flinksp.core.transport.settings import build_base_url as _build_base_url
 from airflow_provider_flinksp.exceptions import LakeSailError
-from airflow_provider_flinksp.hooks import ConnectionSettings, LakeSailHook, build_base_url
+from airflow_provider_flinksp.hooks import LakeSailHook
+from tests.conftest import bearer
 
 TOKEN = "conn-token-s3cr3t-XYZ"
 API = "https://lakesail.test"
 ME = f"{API}/api/org/v1/me"
 LIST = f"{API}/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1/savepoints"
 EMPTY_LIST = {"pending": [], "completed": []}
+
+# The LakeSail hook reads its connection with these errors.
+build_base_url = functools.partial(_build_base_url, error=LakeSailError)
 
 
 def make_connection(**kwargs: Any) -> Any:
@@ -41,7 +49,7 @@ def make_connection(**kwargs: Any) -> Any:
 
 def settings_for(**kwargs: Any) -> ConnectionSettings:
     kwargs.setdefault("host", "lakesail.example.com")
-    return ConnectionSettings.from_connection(make_connection(**kwargs))
+    return LakeSailHook().read_settings(make_connection(**kwargs))
 
 
 def set_json_conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any) -> None:
@@ -121,7 +129,7 @@ def test_build_base_url_rejects_a_scheme_without_host(host: str) -> None:
 def test_plain_http_to_a_remote_host_warns_without_the_token(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hooks, "_warned_plain_http", set())
+    monkeypatch.setattr(settings_module, "_warned_plain_http", set())
     with caplog.at_level("WARNING", logger="airflow_provider_flinksp.hooks"):
         settings = settings_for(host="http://plain-http-warning.example.com")
         loopback = settings_for(host="http://127.0.0.1:9")
@@ -145,7 +153,7 @@ def test_from_connection_reads_every_field() -> None:
     )
     assert settings == ConnectionSettings(
         base_url="http://gw.example.com:8080/lakesail",
-        token=TOKEN,
+        **bearer(TOKEN),
         timeout=12.0,
         verify="/etc/ssl/ca.pem",
         retry_limit=5,
@@ -165,7 +173,7 @@ def test_defaults_when_extra_is_empty() -> None:
 
 def test_token_is_registered_for_masking(monkeypatch: pytest.MonkeyPatch) -> None:
     masked: list[str] = []
-    monkeypatch.setattr(hooks, "mask_secret", masked.append)
+    monkeypatch.setattr(settings_module, "mask_secret", masked.append)
     settings_for()
     assert masked == [TOKEN]
 
@@ -183,7 +191,7 @@ def test_token_is_registered_for_masking(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_missing_fields_name_the_field(fields: dict[str, Any], needle: str) -> None:
     fields.setdefault("host", "lakesail.example.com")
     with pytest.raises(LakeSailError, match=needle) as info:
-        ConnectionSettings.from_connection(make_connection(**fields))
+        LakeSailHook().read_settings(make_connection(**fields))
     assert "'c1'" in str(info.value)
 
 
@@ -281,7 +289,7 @@ def test_airflow_conn_uri_with_every_setting(monkeypatch: pytest.MonkeyPatch) ->
     settings = LakeSailHook("ls_uri").settings
     assert settings == ConnectionSettings(
         base_url="http://lakesail.example.com:8443",
-        token=token,
+        **bearer(token),
         timeout=12.0,
         verify=False,
         retry_limit=5,
@@ -295,7 +303,7 @@ def test_airflow_conn_uri_with_full_url_host_and_path_prefix(monkeypatch: pytest
     settings = LakeSailHook("ls_prefix").settings
     assert settings.base_url == "https://gw.example.com/lakesail"
     assert settings.verify == "/etc/ca.pem"
-    assert settings.token == TOKEN
+    assert settings.authorization == f"Bearer {TOKEN}"
 
 
 def test_airflow_conn_uri_bare_host_means_https(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -314,7 +322,7 @@ def test_airflow_conn_json_with_every_setting(monkeypatch: pytest.MonkeyPatch) -
     )
     assert LakeSailHook("ls_json").settings == ConnectionSettings(
         base_url="https://gw.example.com:9443/lakesail",
-        token=TOKEN,
+        **bearer(TOKEN),
         timeout=7.0,
         verify=False,
         retry_limit=2,

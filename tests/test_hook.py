@@ -16,7 +16,9 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
-from airflow_provider_flinksp import hooks
+from airflow_provider_flinksp.core import hook as base_hook
+from airflow_provider_flinksp.core.models import Savepoint, SavepointList
+from airflow_provider_flinksp.core.transport import policy
 from airflow_provider_flinksp.exceptions import (
     LakeSailApiError,
     LakeSailConnectionError,
@@ -24,8 +26,9 @@ from airflow_provider_flinksp.exceptions import (
     LakeSailResponseError,
 )
 from airflow_provider_flinksp.hooks import LakeSailHook
-from airflow_provider_flinksp.models import RESOURCE_ID_RULE, Savepoint, SavepointList
+from airflow_provider_flinksp.lakesail.ids import RESOURCE_ID_RULE
 from airflow_provider_flinksp.testing import FakeLakeSail
+from tests.conftest import set_body_cap
 
 TOKEN = "mock-token-s3cr3t-Q9"
 API = "https://lakesail.test"
@@ -71,7 +74,8 @@ def conn_with_extra(monkeypatch: pytest.MonkeyPatch) -> str:
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The waits between attempts, recorded instead of slept; the hooks module's clock reads NOW."""
     recorded: list[float] = []
-    monkeypatch.setattr(hooks, "time", SimpleNamespace(sleep=recorded.append, time=lambda: NOW))
+    monkeypatch.setattr(base_hook, "time", SimpleNamespace(sleep=recorded.append, time=lambda: NOW))
+    monkeypatch.setattr(policy, "time", SimpleNamespace(time=lambda: NOW))
     return recorded
 
 
@@ -84,7 +88,7 @@ def bounds(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, float]]:
         drawn.append((low, high))
         return high
 
-    monkeypatch.setattr(hooks, "random", SimpleNamespace(uniform=uniform))
+    monkeypatch.setattr(policy, "random", SimpleNamespace(uniform=uniform))
     return drawn
 
 
@@ -504,13 +508,13 @@ def test_retry_after_on_post_429_honoured(conn: str, requests_mock: Any, waits: 
 def test_retry_after_capped(conn: str, requests_mock: Any, waits: list[float], header: str) -> None:
     requests_mock.get(LIST, [{"status_code": 503, "headers": {"Retry-After": header}}, {"json": EMPTY_LIST}])
     LakeSailHook(conn, retry_delay=0.01).list_session_job_savepoints(*IDS)
-    assert waits == [hooks.RETRY_AFTER_CAP]
+    assert waits == [policy.RETRY_AFTER_CAP]
 
 
 def test_retry_after_cap_is_the_constant(
     conn: str, requests_mock: Any, waits: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hooks, "RETRY_AFTER_CAP", 4.0)
+    monkeypatch.setattr(policy, "RETRY_AFTER_CAP", 4.0)
     when = format_datetime(datetime.fromtimestamp(NOW + 500, timezone.utc), usegmt=True)
     requests_mock.get(LIST, [{"status_code": 503, "headers": {"Retry-After": when}}, {"json": EMPTY_LIST}])
     LakeSailHook(conn, retry_delay=0.01).list_session_job_savepoints(*IDS)
@@ -568,7 +572,7 @@ def test_backoff_is_capped(
     requests_mock.get(LIST, status_code=503)
     with pytest.raises(LakeSailApiError):
         LakeSailHook(conn, retry_limit=4, retry_delay=50.0).list_session_job_savepoints(*IDS)
-    cap = hooks.BACKOFF_CAP
+    cap = policy.BACKOFF_CAP
     assert bounds == [(25.0, 50.0), (cap / 2, cap), (cap / 2, cap)]
 
 
@@ -818,7 +822,7 @@ def test_redirects_are_errors_and_never_followed(
 def test_oversized_body_is_refused(
     hook: LakeSailHook, requests_mock: Any, monkeypatch: pytest.MonkeyPatch, with_length: bool
 ) -> None:
-    monkeypatch.setattr(hooks, "MAX_BODY_BYTES", 1000)
+    set_body_cap(monkeypatch, 1000)
     body = json.dumps(EMPTY_LIST).encode() + b" " * 2000
     headers = {"Content-Length": str(len(body))} if with_length else {}
     requests_mock.get(LIST, content=body, headers=headers)
@@ -831,7 +835,7 @@ def test_declared_length_over_the_limit_is_refused_before_reading(
     hook: LakeSailHook, requests_mock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A Content-Length over the limit fails at once, without waiting for (or reading) the body."""
-    monkeypatch.setattr(hooks, "MAX_BODY_BYTES", 1000)
+    set_body_cap(monkeypatch, 1000)
     requests_mock.get(LIST, content=json.dumps(EMPTY_LIST).encode(), headers={"Content-Length": "50000000"})
     with pytest.raises(LakeSailResponseError, match="over 1000 bytes"):
         hook.list_session_job_savepoints(*IDS)
@@ -841,7 +845,7 @@ def test_oversized_error_page_is_judged_by_its_status(
     hook: LakeSailHook, requests_mock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A huge 503 page from a gateway is still a 503: retried, then a success is returned."""
-    monkeypatch.setattr(hooks, "MAX_BODY_BYTES", 1000)
+    set_body_cap(monkeypatch, 1000)
     requests_mock.get(
         LIST,
         [{"status_code": 503, "content": b"<html>" + b"x" * 5000}, {"json": EMPTY_LIST}],
@@ -855,7 +859,7 @@ def test_body_at_the_limit_is_accepted(
 ) -> None:
     body = json.dumps(EMPTY_LIST).encode()
     body += b" " * (1000 - len(body))
-    monkeypatch.setattr(hooks, "MAX_BODY_BYTES", len(body))
+    set_body_cap(monkeypatch, len(body))
     requests_mock.get(LIST, content=body)
     assert hook.list_session_job_savepoints(*IDS) == SavepointList()
 
@@ -949,7 +953,7 @@ def test_real_redirect_not_followed(fake: FakeLakeSail, lakesail_conn: str) -> N
 def test_real_oversized_body_then_next_call_works(
     fake: FakeLakeSail, lakesail_conn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hooks, "MAX_BODY_BYTES", 4096)
+    set_body_cap(monkeypatch, 4096)
     fake.add_fault("body", status=200, body=json.dumps(EMPTY_LIST) + " " * 10_000)
     hook = LakeSailHook(lakesail_conn)
     with pytest.raises(LakeSailResponseError, match="over 4096 bytes"):

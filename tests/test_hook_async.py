@@ -14,16 +14,20 @@ from typing import Any, TypeVar
 
 import pytest
 
-from airflow_provider_flinksp import _http11, hooks
+from airflow_provider_flinksp import hooks
 from airflow_provider_flinksp._compat import AIRFLOW_V3, BaseHook
+from airflow_provider_flinksp.core import hook as base_hook
+from airflow_provider_flinksp.core.models import SavepointList
+from airflow_provider_flinksp.core.transport import policy
 from airflow_provider_flinksp.exceptions import (
     LakeSailApiError,
     LakeSailConnectionError,
     LakeSailResponseError,
 )
 from airflow_provider_flinksp.hooks import LakeSailHook
-from airflow_provider_flinksp.models import RESOURCE_ID_RULE, SavepointList
+from airflow_provider_flinksp.lakesail.ids import RESOURCE_ID_RULE
 from airflow_provider_flinksp.testing import FakeClock, FakeLakeSail
+from tests.conftest import set_body_cap
 
 T = TypeVar("T")
 
@@ -98,7 +102,7 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         recorded.append(seconds)
 
     namespace = SimpleNamespace(sleep=sleep, get_running_loop=asyncio.get_running_loop)
-    monkeypatch.setattr(hooks, "asyncio", namespace)
+    monkeypatch.setattr(base_hook, "asyncio", namespace)
     return recorded
 
 
@@ -324,43 +328,6 @@ def test_async_test_connection_false(srv: FakeLakeSail, conn: str) -> None:
     assert [r.path for r in srv.requests] == ["/api/org/v1/me"]
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "extra", "expected"),
-    [
-        ({}, {}, {"connect": 10.0, "read": 30.0}),
-        ({}, {"timeout": 20}, {"connect": 10.0, "read": 20.0}),
-        ({"timeout": 4}, {"timeout": 20}, {"connect": 4.0, "read": 4.0}),
-    ],
-)
-def test_async_timeouts(
-    monkeypatch: pytest.MonkeyPatch,
-    wire: Wire,
-    kwargs: dict[str, Any],
-    extra: dict[str, Any],
-    expected: dict[str, float],
-) -> None:
-    """The connect timeout and the deadline of the whole request ("read") the client is given."""
-    conn_id = set_conn(monkeypatch, "lakesail_async_timeout", wire.url, **extra)
-    wire.install(lambda request: json_response(200, EMPTY_LIST))
-    given: dict[str, float] = {}
-    request, connect = _http11.Pool.request, _http11.Pool._connect
-
-    async def recording_request(
-        self: _http11.Pool, method: str, path: str, headers: bytes, timeout: float
-    ) -> Any:
-        given["read"] = timeout
-        return await request(self, method, path, headers, timeout)
-
-    async def recording_connect(self: _http11.Pool, timeout: float) -> Any:
-        given["connect"] = round(timeout, 1)
-        return await connect(self, timeout)
-
-    monkeypatch.setattr(_http11.Pool, "request", recording_request)
-    monkeypatch.setattr(_http11.Pool, "_connect", recording_connect)
-    run(lambda: LakeSailHook(conn_id, **kwargs).a_list_session_job_savepoints(*IDS))
-    assert given == expected
-
-
 # ---------------------------------------------------------------------------- retries
 
 
@@ -472,76 +439,18 @@ def test_async_body_cut_short_retried_for_get_only(
     assert seen == ["POST"]
 
 
-@pytest.mark.parametrize(
-    ("condition", "post_attempts", "words"),
-    [
-        ("no answer", 1, "timed out waiting for the response"),
-        ("reset", 1, "connection broken"),
-        ("malformed", 1, "malformed"),
-        ("cut short", 1, "connection broken"),
-        ("refused", 3, "could not connect"),
-        ("connect timeout", 3, "timed out while connecting"),
-        ("no free connection", 3, "free connection"),
-    ],
-)
-def test_async_failures_retried_by_the_same_rule(
-    wire: Wire,
-    waits: list[float],
-    monkeypatch: pytest.MonkeyPatch,
-    condition: str,
-    post_attempts: int,
-    words: str,
-) -> None:
-    """Maybe sent (no answer, reset, malformed, cut short): a POST once, a GET three times; not sent
-    (refused, connect timeout, no free connection): three times either way."""
-    answers = {
-        "no answer": SILENT,
-        "reset": RESET,
-        "malformed": b"HTTX/9 banana\r\n\r\n",
-        "cut short": respond(200, b'{"pend', Content_Length="100", Connection="close"),
-    }
-    wire.install(lambda request: answers.get(condition, json_response(200, EMPTY_LIST)))
-    url = f"http://127.0.0.1:{free_port()}" if condition == "refused" else wire.url
-    conn_id = set_conn(monkeypatch, "lakesail_async_failing", url, timeout=0.3)
-    if condition == "connect timeout":
-
-        async def never(*args: Any, **kwargs: Any) -> Any:
-            await asyncio.sleep(3600)
-
-        monkeypatch.setattr(asyncio, "open_connection", never)
-    if condition == "no free connection":
-        monkeypatch.setattr(_http11, "MAX_CONNECTIONS", 0)
-    attempts: list[str] = []
-    request = _http11.Pool.request
-
-    async def counting(self: _http11.Pool, method: str, path: str, headers: bytes, timeout: float) -> Any:
-        attempts.append(method)
-        return await request(self, method, path, headers, timeout)
-
-    monkeypatch.setattr(_http11.Pool, "request", counting)
-    with pytest.raises(LakeSailConnectionError, match=words):
-        run(lambda: LakeSailHook(conn_id).a_trigger_session_job_savepoint(*IDS))
-    assert attempts == ["POST"] * post_attempts
-    attempts.clear()
-    with pytest.raises(LakeSailConnectionError, match=words):
-        run(lambda: LakeSailHook(conn_id).a_list_session_job_savepoints(*IDS))
-    assert attempts == ["GET"] * 3  # a GET is always safe to repeat
-    sent = [r.method for r in wire.seen]
-    assert sent == ([] if post_attempts == 3 else ["POST", "GET", "GET", "GET"])
-
-
 def test_async_retry_after_honoured_and_capped(srv: FakeLakeSail, conn: str, waits: list[float]) -> None:
     srv.add_fault("status", status=429, retry_after=7)
     srv.add_fault("status", status=503, retry_after=3600)
     run(lambda: LakeSailHook(conn).a_list_session_job_savepoints(*IDS))
-    assert waits == [7.0, hooks.RETRY_AFTER_CAP]
+    assert waits == [7.0, policy.RETRY_AFTER_CAP]
 
 
 def test_async_backoff_grows(
     mock_conn: str, wire: Wire, waits: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     drawn: list[tuple[float, float]] = []
-    monkeypatch.setattr(hooks, "random", SimpleNamespace(uniform=lambda a, b: drawn.append((a, b)) or b))
+    monkeypatch.setattr(policy, "random", SimpleNamespace(uniform=lambda a, b: drawn.append((a, b)) or b))
     wire.install(lambda request: json_response(503, {"message": "busy"}))
     hook = LakeSailHook(mock_conn, retry_limit=4, retry_delay=2.0)
     with pytest.raises(LakeSailApiError):
@@ -600,7 +509,7 @@ def test_async_redirect_is_an_error_and_not_followed(srv: FakeLakeSail, conn: st
 def test_async_oversized_body_with_length(
     srv: FakeLakeSail, conn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hooks, "MAX_BODY_BYTES", 4096)
+    set_body_cap(monkeypatch, 4096)
     srv.add_fault("body", status=200, body=json.dumps(EMPTY_LIST) + " " * 10_000)
 
     async def calls() -> SavepointList:
@@ -616,7 +525,7 @@ def test_async_oversized_body_with_length(
 def test_async_oversized_streamed_body(
     mock_conn: str, wire: Wire, monkeypatch: pytest.MonkeyPatch, framing: str
 ) -> None:
-    monkeypatch.setattr(hooks, "MAX_BODY_BYTES", 1000)
+    set_body_cap(monkeypatch, 1000)
     parts = [json.dumps(EMPTY_LIST).encode()] + [b" " * 200] * 10
     if framing == "chunked":
         body = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts) + b"0\r\n\r\n"
@@ -634,7 +543,7 @@ def test_async_declared_length_over_the_limit_is_refused_before_reading(
     mock_conn: str, wire: Wire, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The 50 MB never come (the server sends 35 bytes and waits): reading them would time out instead."""
-    monkeypatch.setattr(hooks, "MAX_BODY_BYTES", 1000)
+    set_body_cap(monkeypatch, 1000)
     body = json.dumps(EMPTY_LIST).encode()
     wire.install(lambda request: respond(200, body, Content_Length="50000000"))
     with pytest.raises(LakeSailResponseError, match="over 1000 bytes"):
@@ -654,7 +563,7 @@ def test_async_bad_ids_send_nothing(
         looked_up.append(conn_id)
         raise AssertionError("looked up")
 
-    monkeypatch.setattr(hooks, "aget_connection", no_lookup)
+    monkeypatch.setattr(base_hook, "aget_connection", no_lookup)
     ids = list(IDS)
     ids[position] = "bad id"
     with pytest.raises(ValueError, match=name) as info:
@@ -671,13 +580,13 @@ def test_async_looks_the_connection_up_without_blocking_the_loop(
     srv: FakeLakeSail, conn: str, sync_lookups: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async_lookups: list[str] = []
-    original = hooks.aget_connection
+    original = base_hook.aget_connection
 
     async def counting(conn_id: str) -> Any:
         async_lookups.append(conn_id)
         return await original(conn_id)
 
-    monkeypatch.setattr(hooks, "aget_connection", counting)
+    monkeypatch.setattr(base_hook, "aget_connection", counting)
 
     async def calls() -> None:
         hook = LakeSailHook(conn)
@@ -703,39 +612,9 @@ def test_async_and_sync_share_the_looked_up_settings(
     assert sync_lookups == [False]
 
 
-def test_one_async_pool_per_loop_shared_by_hooks(
-    srv: FakeLakeSail, conn: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    other = set_conn(monkeypatch, "lakesail_async_other", srv.url)
-    clients: list[_http11.Pool] = []
-
-    async def calls() -> None:
-        first, second = LakeSailHook(conn), LakeSailHook(other)
-        for _ in range(3):
-            await first.a_list_session_job_savepoints(*IDS)
-            await second.a_describe_session_job(*IDS)
-        loop_pools = _http11._pools[asyncio.get_running_loop()]
-        assert len(loop_pools) == 1
-        pool = next(iter(loop_pools.values()))
-        assert pool is not None
-        clients.append(pool)
-        assert _http11.pool_for(srv.url, False) is pool
-        assert hooks._async_clients.get(asyncio.get_running_loop()) is None  # httpx not used
-
-    run(calls)
-    assert srv.count() == 6
-    assert srv.connection_count == 1  # both hooks, one keep-alive TCP connection
-    assert clients[0].closed  # run() closed it with aclose_async_clients()
-    assert not clients[0].idle
-
-    run(calls)
-    assert clients[1] is not clients[0]  # a new loop gets its own client
-    assert srv.connection_count == 2
-
-
 def test_async_repr_has_no_token(srv: FakeLakeSail, conn: str) -> None:
     hook = LakeSailHook(conn)
     settings = run(hook.aget_settings)
-    assert settings.token == TOKEN
+    assert settings.authorization == f"Bearer {TOKEN}"
     assert TOKEN not in repr(hook)
     assert TOKEN not in repr(settings)

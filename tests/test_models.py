@@ -10,16 +10,10 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_flinksp.core.models import Savepoint, SavepointList, parse_timestamp
 from airflow_provider_flinksp.exceptions import LakeSailError, LakeSailResponseError
-from airflow_provider_flinksp.models import (
-    RESOURCE_ID_RULE,
-    Savepoint,
-    SavepointList,
-    check_static_ids,
-    parse_session_job,
-    parse_timestamp,
-    validate_resource_id,
-)
+from airflow_provider_flinksp.lakesail.ids import RESOURCE_ID_RULE, check_static_ids, validate_resource_id
+from airflow_provider_flinksp.lakesail.models import parse_session_job
 
 LOCATION = "s3://bucket/flink-savepoints/savepoint-1a2b-3c4d"
 NONCE = "4f7c2a8e-1b6d-4c3a-9e5f-0a1b2c3d4e5f"

@@ -19,10 +19,13 @@ from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_flinksp import hooks
+from airflow_provider_flinksp.core.models import Savepoint, SavepointList
+from airflow_provider_flinksp.core.selection import choose_latest
+from airflow_provider_flinksp.core.transport.policy import parse_retry_after
+from airflow_provider_flinksp.core.transport.settings import ConnectionSettings
 from airflow_provider_flinksp.exceptions import LakeSailApiError, LakeSailResponseError
-from airflow_provider_flinksp.hooks import ConnectionSettings, LakeSailHook, parse_retry_after
-from airflow_provider_flinksp.models import Savepoint, SavepointList
-from airflow_provider_flinksp.selection import choose_latest
+from airflow_provider_flinksp.hooks import LakeSailHook
+from tests.conftest import bearer
 
 #: Deterministic; no example database and no "explain" phase, so nothing is written into the tree.
 PROPERTY = settings(
@@ -138,7 +141,7 @@ def test_parsed_savepoint_can_be_given_back(data: dict[str, Any]) -> None:
 
 def _offline_hook() -> LakeSailHook:
     hook = LakeSailHook(retry_limit=1)
-    hook._settings = ConnectionSettings(base_url=BASE, token="offline-token")
+    hook._settings = ConnectionSettings(base_url=BASE, **bearer("offline-token"))
     return hook
 
 
@@ -173,7 +176,9 @@ def _async_list(body: bytes, status: int = 200, headers: dict[str, str] | None =
         try:
             hook = _offline_hook()
             port = server.sockets[0].getsockname()[1]
-            hook._settings = ConnectionSettings(base_url=f"http://127.0.0.1:{port}", token="offline-token")
+            hook._settings = ConnectionSettings(
+                base_url=f"http://127.0.0.1:{port}", **bearer("offline-token")
+            )
             return await hook.a_list_session_job_savepoints(*IDS)
         finally:
             await hooks.aclose_async_clients()

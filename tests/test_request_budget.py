@@ -246,7 +246,7 @@ def test_timeout_from_connection(
     outcome = run_target(target)
     assert _is_timeout(target, outcome), outcome
     assert outcome.elapsed < STALL, outcome
-    assert arrivals.count() == 1
+    assert arrivals.count(method_of(target)) == 1
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -260,7 +260,7 @@ def test_timeout_task_wins(
     outcome = run_target(target, timeout=0.2)
     assert _is_timeout(target, outcome), outcome
     assert outcome.elapsed < STALL, outcome
-    assert arrivals.count() == 1
+    assert arrivals.count(method_of(target)) == 1
 
 
 def test_stall_within_timeout_is_waited_out(fake: FakeLakeSail, connect: Callable[..., None]) -> None:
@@ -358,11 +358,10 @@ def test_sensor_poke_budget(error: str, fake: FakeLakeSail, budget_conn: None, a
 @pytest.fixture
 def polls(monkeypatch: pytest.MonkeyPatch, arrivals: Arrivals) -> list[tuple[float, int]]:
     """(start time, requests sent) of every check the trigger and the sensor make in this process."""
-    import airflow_provider_flinksp.triggers as triggers
-    import airflow_provider_flinksp.waiting as waiting
+    import airflow_provider_flinksp.lakesail.waiting as waiting
 
     seen: list[tuple[float, int]] = []
-    sync, asynchronous = waiting.check, triggers.acheck
+    sync, asynchronous = waiting.check, waiting.acheck
 
     def check(*args: Any, **kwargs: Any) -> Any:
         started, before = time.monotonic(), arrivals.count()
@@ -379,7 +378,7 @@ def polls(monkeypatch: pytest.MonkeyPatch, arrivals: Arrivals) -> list[tuple[flo
             seen.append((started, arrivals.count() - before))
 
     monkeypatch.setattr(waiting, "check", check)
-    monkeypatch.setattr(triggers, "acheck", acheck)
+    monkeypatch.setattr(waiting, "acheck", acheck)
     return seen
 
 

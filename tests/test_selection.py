@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_flinksp.models import Savepoint
-from airflow_provider_flinksp.selection import choose_latest
+from airflow_provider_flinksp.core.models import Savepoint
+from airflow_provider_flinksp.core.selection import choose_latest
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)

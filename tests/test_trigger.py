@@ -13,10 +13,24 @@ from typing import Any
 import pytest
 
 from airflow_provider_flinksp._compat import AirflowFailException, AirflowSensorTimeout
+from airflow_provider_flinksp.core.events import read_event
 from airflow_provider_flinksp.exceptions import LakeSailError, LakeSailSavepointFailedError
+from airflow_provider_flinksp.exceptions import LakeSailSavepointFailedError as _Failed
 from airflow_provider_flinksp.hooks import aclose_async_clients
 from airflow_provider_flinksp.testing import FakeJob, FakeLakeSail
-from airflow_provider_flinksp.triggers import LakeSailSavepointTrigger, result_of_event
+from airflow_provider_flinksp.triggers import LakeSailSavepointTrigger
+
+
+def result_of_event(event: object, log: Any, *, timeout_is_sensor_timeout: bool) -> Any:
+    """What a LakeSail task returns on resume: the event's savepoint, or the error it raises."""
+    return read_event(
+        event,
+        log,
+        timeout_is_sensor_timeout=timeout_is_sensor_timeout,
+        error=LakeSailError,
+        failed_error=_Failed,
+    ).savepoint
+
 
 LOG = logging.getLogger("tests.test_trigger")
 IDS = {"workspace_id": "WS1", "session_id": "SESS1", "job_id": "JOB1"}

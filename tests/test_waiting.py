@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_flinksp.core.events import verdict_event
+from airflow_provider_flinksp.core.models import Savepoint, SavepointList
+from airflow_provider_flinksp.core.waiting import Verdict
 from airflow_provider_flinksp.exceptions import (
     LakeSailApiError,
     LakeSailConnectionError,
@@ -17,8 +20,7 @@ from airflow_provider_flinksp.exceptions import (
     LakeSailResponseError,
 )
 from airflow_provider_flinksp.hooks import LakeSailHook
-from airflow_provider_flinksp.models import Savepoint, SavepointList
-from airflow_provider_flinksp.waiting import Verdict, WaitTarget, acheck, check, judge
+from airflow_provider_flinksp.lakesail.waiting import WaitTarget, acheck, check, judge
 
 T0 = 1_800_000_000.0  # "now" in the pure tests
 IDS = ("WS1", "SESS1", "JOB1")
@@ -259,13 +261,14 @@ def test_judge_settled_list_wins_over_job_state(
 
 def test_verdict_events() -> None:
     success = Verdict("success", "done", {"location": "s3://b/x"})
-    assert success.to_event() == {
+    assert verdict_event(success) == {
         "status": "success",
         "savepoint": {"location": "s3://b/x"},
+        "value": None,
         "message": "done",
     }
     failed = Verdict("failed", "gone")
-    assert failed.to_event() == {"status": "failed", "reason": "savepoint", "message": "gone"}
+    assert verdict_event(failed) == {"status": "failed", "reason": "savepoint", "message": "gone"}
 
 
 # --------------------------------------------------------------------------------- check() / acheck()

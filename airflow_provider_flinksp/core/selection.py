@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta, timezone
 
-from airflow_provider_flinksp.models import Savepoint
+from airflow_provider_flinksp.core.models import Savepoint
 
 _EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 

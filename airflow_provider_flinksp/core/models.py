@@ -1,4 +1,4 @@
-"""The API's data, as typed Python values, and the checks on what goes in and comes out.
+"""Savepoints as typed Python values, the same for every backend.
 
 Parsing never raises anything but :class:`~airflow_provider_flinksp.exceptions.LakeSailResponseError`
 for a body that is not the documented shape.
@@ -10,15 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-# The input checks live in _checks (cheap to import at DAG parse time); re-exported here.
-from airflow_provider_flinksp._checks import RESOURCE_ID_RULE as RESOURCE_ID_RULE
-from airflow_provider_flinksp._checks import as_seconds as as_seconds
-from airflow_provider_flinksp._checks import check_static_ids as check_static_ids
-from airflow_provider_flinksp._checks import validate_resource_id as validate_resource_id
 from airflow_provider_flinksp.exceptions import LakeSailResponseError
-
-#: Job states in which no savepoint will ever complete.
-TERMINAL_JOB_STATES = frozenset({"FAILED", "DELETING"})
 
 
 def parse_timestamp(value: str, where: str) -> datetime:
@@ -73,7 +65,7 @@ class Savepoint:
         :raises LakeSailResponseError: when it is not the documented shape
         """
         if not isinstance(data, dict):
-            raise LakeSailResponseError(f"{where} should be a JSON object, got {_json_type(data)}")
+            raise LakeSailResponseError(f"{where} should be a JSON object, got {json_type(data)}")
         trigger_type = data.get("triggerType")
         if not isinstance(trigger_type, str):
             raise LakeSailResponseError(f"{where}.triggerType is required and should be a string")
@@ -93,7 +85,7 @@ class Savepoint:
             "location": self.location,
             "triggerType": self.trigger_type,
             "triggerNonce": self.trigger_nonce,
-            "triggeredAt": None if self.triggered_at is None else _format_timestamp(self.triggered_at),
+            "triggeredAt": None if self.triggered_at is None else format_timestamp(self.triggered_at),
         }
 
     def describe(self, *, with_nonce: bool = True) -> str:
@@ -105,7 +97,7 @@ class Savepoint:
         if with_nonce and self.trigger_nonce:
             parts.append(f"nonce {self.trigger_nonce}")
         parts.append(
-            f"triggered {_format_timestamp(self.triggered_at)}" if self.triggered_at else "no trigger time"
+            f"triggered {format_timestamp(self.triggered_at)}" if self.triggered_at else "no trigger time"
         )
         return ", ".join(parts)
 
@@ -129,13 +121,13 @@ class SavepointList:
         :raises LakeSailResponseError: when it is not the documented shape
         """
         if not isinstance(data, dict):
-            raise LakeSailResponseError(f"savepoint list should be a JSON object, got {_json_type(data)}")
+            raise LakeSailResponseError(f"savepoint list should be a JSON object, got {json_type(data)}")
         lists = []
         for key in ("pending", "completed"):
             items = data.get(key)
             if not isinstance(items, list):
                 raise LakeSailResponseError(
-                    f"savepoint list needs '{key}' as a JSON array, got {_json_type(items, key in data)}"
+                    f"savepoint list needs '{key}' as a JSON array, got {json_type(items, key in data)}"
                 )
             lists.append([Savepoint.from_api(item, f"{key}[{i}]") for i, item in enumerate(items)])
         return cls(pending=lists[0], completed=lists[1])
@@ -161,26 +153,13 @@ class SavepointList:
         return None
 
 
-def parse_session_job(data: object) -> dict[str, Any]:
-    """Check a ``FlinkSessionJob`` enough to rely on its ``state``.
-
-    :param data: the decoded JSON value
-    :raises LakeSailResponseError: when it is not an object or ``state`` is missing or not a string
-    """
-    if not isinstance(data, dict):
-        raise LakeSailResponseError(f"session job should be a JSON object, got {_json_type(data)}")
-    if not isinstance(data.get("state"), str):
-        raise LakeSailResponseError("session job has no 'state' string")
-    return data
-
-
-def _format_timestamp(value: datetime) -> str:
+def format_timestamp(value: datetime) -> str:
     utc = value.astimezone(timezone.utc)
     spec = "milliseconds" if utc.microsecond % 1000 == 0 else "microseconds"
     return utc.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
 
 
-def _json_type(value: object, present: bool = True) -> str:
+def json_type(value: object, present: bool = True) -> str:
     if not present:
         return "nothing (key missing)"
     names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}

@@ -1,25 +1,25 @@
-"""The waiting logic: what counts as done, failed, or not yet, for the sensor, the trigger and the
-trigger operator alike.
+"""LakeSail's waiting rule: what counts as done, failed, or not yet, for the sensor, the trigger
+and the trigger operator alike.
 
-:func:`judge` is pure (a savepoint list, a job state and a clock in, a :class:`Verdict` out);
-:func:`check` and :func:`acheck` fetch what it needs, the job's state only when the list alone
-does not settle it, and turn transient API errors into "not yet".
+:func:`judge` is pure (a savepoint list, a job state and a clock in, a
+:class:`~airflow_provider_flinksp.core.waiting.Verdict` out); :func:`check` and :func:`acheck`
+fetch what it needs, the job's state only when the list alone does not settle it, and turn
+transient API errors into "not yet".
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
-from airflow_provider_flinksp.exceptions import LakeSailError
-from airflow_provider_flinksp.models import TERMINAL_JOB_STATES, SavepointList
-from airflow_provider_flinksp.selection import choose_latest
+from airflow_provider_flinksp.core.models import SavepointList
+from airflow_provider_flinksp.core.selection import choose_latest
+from airflow_provider_flinksp.core.waiting import Verdict, asettle, settle
+from airflow_provider_flinksp.lakesail.models import TERMINAL_JOB_STATES
 
 if TYPE_CHECKING:
-    from airflow_provider_flinksp.hooks import LakeSailHook
-
-Status = Literal["success", "failed", "waiting"]
+    from airflow_provider_flinksp.lakesail.hook import LakeSailHook
 
 
 @dataclass(frozen=True)
@@ -38,28 +38,6 @@ class WaitTarget:
     job_id: str
     trigger_nonce: str | None = None
     grace_deadline: float | None = None
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The outcome of one check.
-
-    :param status: ``success``, ``failed`` or ``waiting``
-    :param message: why, in words a person can follow
-    :param savepoint: on success, the savepoint's dict (None when there is none to report)
-    :param transient_error: on ``waiting``, the transient API error that made the check inconclusive
-    """
-
-    status: Status
-    message: str
-    savepoint: dict[str, Any] | None = None
-    transient_error: LakeSailError | None = field(default=None, compare=False)
-
-    def to_event(self) -> dict[str, Any]:
-        """The trigger event for a final verdict."""
-        if self.status == "success":
-            return {"status": "success", "savepoint": self.savepoint, "message": self.message}
-        return {"status": self.status, "reason": "savepoint", "message": self.message}
 
 
 def judge(savepoints: SavepointList, target: WaitTarget, job_state: str | None, now: float) -> Verdict:
@@ -112,12 +90,6 @@ def judge(savepoints: SavepointList, target: WaitTarget, job_state: str | None, 
     return Verdict("waiting", waiting + state)
 
 
-def _transient(exc: LakeSailError) -> Verdict:
-    return Verdict(
-        "waiting", f"Not done yet: transient API error, will ask again: {exc}", transient_error=exc
-    )
-
-
 def check(hook: LakeSailHook, target: WaitTarget, now: float | None = None) -> Verdict:
     """Fetch and judge once (sync). Transient errors give "waiting"; others raise.
 
@@ -126,33 +98,31 @@ def check(hook: LakeSailHook, target: WaitTarget, now: float | None = None) -> V
     :param now: epoch seconds (default: now)
     """
     ids = (target.workspace_id, target.session_id, target.job_id)
-    try:
+
+    def once() -> Verdict:
         savepoints = hook.list_session_job_savepoints(*ids)
         verdict = judge(savepoints, target, None, _now(now))
         if verdict.status == "waiting":
             state = hook.describe_session_job(*ids)["state"]
             verdict = judge(savepoints, target, state, _now(now))
-    except LakeSailError as exc:
-        if exc.transient:
-            return _transient(exc)
-        raise
-    return verdict
+        return verdict
+
+    return settle(once)
 
 
 async def acheck(hook: LakeSailHook, target: WaitTarget, now: float | None = None) -> Verdict:
     """Async twin of :func:`check`, for the triggerer."""
     ids = (target.workspace_id, target.session_id, target.job_id)
-    try:
+
+    async def once() -> Verdict:
         savepoints = await hook.a_list_session_job_savepoints(*ids)
         verdict = judge(savepoints, target, None, _now(now))
         if verdict.status == "waiting":
             state = (await hook.a_describe_session_job(*ids))["state"]
             verdict = judge(savepoints, target, state, _now(now))
-    except LakeSailError as exc:
-        if exc.transient:
-            return _transient(exc)
-        raise
-    return verdict
+        return verdict
+
+    return await asettle(once)
 
 
 def _now(now: float | None) -> float:

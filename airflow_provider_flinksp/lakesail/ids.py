@@ -1,13 +1,11 @@
-"""Checks on what goes in: resource IDs and durations.
+"""LakeSail's ``ResourceId`` rule, checked before anything is sent.
 
-Kept apart from :mod:`airflow_provider_flinksp.models` so that building a task at DAG parse time
-imports nothing but these few functions.
+Cheap to import: building a task at DAG parse time imports nothing but these few functions.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 #: The API's ``ResourceId`` rule for workspace, session and job IDs.
 RESOURCE_ID_RULE = "1 to 20 characters, each A-Z or 0-9"
@@ -38,21 +36,3 @@ def check_static_ids(**ids: object) -> None:
     for name, value in ids.items():
         if isinstance(value, str) and "{{" not in value and "{%" not in value:
             validate_resource_id(name, value)
-
-
-def as_seconds(value: timedelta | float, name: str) -> float:
-    """A duration given as a timedelta or a number of seconds, checked.
-
-    :param value: the duration
-    :param name: the parameter's name, for the message
-    :raises ValueError: when it is negative or not a duration
-    """
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        seconds = -1.0
-    if not seconds >= 0:
-        raise ValueError(f"{name} must be a timedelta or a number of seconds >= 0, got {value!r}")
-    return seconds

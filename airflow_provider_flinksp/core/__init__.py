@@ -1,0 +1,1 @@
+"""What every backend shares: savepoint models, the waiting rule, the wire, the task base."""

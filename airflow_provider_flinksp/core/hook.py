@@ -1,0 +1,198 @@
+"""The base of the provider's hooks: one request method (and its async twin) that owns the URL,
+the credentials, the retries and the mapping of failures to the backend's errors.
+
+Backends subclass :class:`ApiHook`, say how to read their connection, and write their public
+methods as one-liners over :meth:`ApiHook._request` / :meth:`ApiHook._arequest`. Both twins take
+every decision from :class:`~airflow_provider_flinksp.core.transport.policy.Attempts`; the
+transports only send. HTTP clients are imported at the first call, never when a DAG file imports
+the provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from airflow_provider_flinksp import __version__
+from airflow_provider_flinksp._compat import BaseHook, aget_connection
+from airflow_provider_flinksp.core.transport.policy import Attempts, ErrorKinds, TransportError
+from airflow_provider_flinksp.core.transport.settings import (
+    DEFAULT_RETRY_DELAY,
+    DEFAULT_RETRY_LIMIT,
+    DEFAULT_TIMEOUT,
+    ConnectionSettings,
+    check_retry_settings,
+)
+
+if TYPE_CHECKING:
+    import requests
+    from airflow.sdk import Connection
+
+T = TypeVar("T")
+
+USER_AGENT = f"airflow-provider-flinksp/{__version__}"
+
+
+class ApiHook(BaseHook):
+    """What every hook of this provider shares: settings, retries, both transports.
+
+    :param conn_id: the Airflow connection
+    :param retry_limit: attempts in all for one call (default: the connection's extra
+        ``retry_limit``, else 3)
+    :param retry_delay: the first backoff in seconds, doubled each attempt, with jitter (default:
+        the connection's extra ``retry_delay``, else 1.0)
+    :param timeout: seconds for one whole request (default: the connection's extra ``timeout``,
+        else 30)
+    """
+
+    #: The backend's error classes.
+    errors: ClassVar[ErrorKinds]
+
+    def __init__(
+        self,
+        conn_id: str,
+        *,
+        retry_limit: int | None = None,
+        retry_delay: float | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        super().__init__()
+        check_retry_settings(retry_limit, retry_delay, timeout)
+        self._conn_id = conn_id
+        self.retry_limit = retry_limit
+        self.retry_delay = retry_delay
+        self.timeout = timeout
+        self._settings: ConnectionSettings | None = None
+        self._session: requests.Session | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.conn_name_attr}={self._conn_id!r})"
+
+    def read_settings(self, conn: Connection) -> ConnectionSettings:
+        """Read and check this backend's connection.
+
+        :param conn: the Airflow connection
+        """
+        raise NotImplementedError
+
+    @property
+    def settings(self) -> ConnectionSettings:
+        """The connection's settings, looked up at the first use and kept."""
+        if self._settings is None:
+            self._settings = self.read_settings(self.get_connection(self._conn_id))
+        return self._settings
+
+    async def aget_settings(self) -> ConnectionSettings:
+        """The connection's settings, looked up without blocking the event loop."""
+        if self._settings is None:
+            self._settings = self.read_settings(await aget_connection(self._conn_id))
+        return self._settings
+
+    def get_conn(self) -> requests.Session:
+        """The hook's ``requests.Session`` (keep-alive, credentials set, no redirects followed)."""
+        if self._session is None:
+            from airflow_provider_flinksp.core.transport.sync import new_session
+
+            self._session = new_session(self.settings, USER_AGENT)
+        return self._session
+
+    def close(self) -> None:
+        """Close the keep-alive connections of the sync session."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def _attempts(
+        self, settings: ConnectionSettings, method: str, path: str, parse: Callable[[Any], T]
+    ) -> Attempts[T]:
+        limit = self.retry_limit or settings.retry_limit or DEFAULT_RETRY_LIMIT
+        delay = self.retry_delay if self.retry_delay is not None else settings.retry_delay
+        return Attempts(
+            method,
+            path,
+            parse,
+            limit=limit,
+            delay=DEFAULT_RETRY_DELAY if delay is None else delay,
+            errors=self.errors,
+            secrets=settings.secrets,
+            log=self.log,
+        )
+
+    def _timeout(self, settings: ConnectionSettings) -> float:
+        return self.timeout or settings.timeout or DEFAULT_TIMEOUT
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        parse: Callable[[Any], T],
+        *,
+        json_body: Any = None,
+        files: dict[str, Any] | None = None,
+    ) -> T:
+        """Send a request with retries and return the parsed answer, or raise the backend's error.
+
+        :param method: the HTTP method
+        :param path: the API path (with its query), appended to the connection's URL
+        :param parse: turns the decoded JSON body into the result
+        :param json_body: a JSON body, if any
+        :param files: a multipart upload, if any (sync only)
+        """
+        from airflow_provider_flinksp.core.transport import sync
+
+        settings = self.settings
+        session = self.get_conn()
+        attempts = self._attempts(settings, method, path, parse)
+        while True:
+            try:
+                reply = sync.send(
+                    session,
+                    method,
+                    settings.base_url + path,
+                    self._timeout(settings),
+                    json_body=json_body,
+                    files=files,
+                )
+            except TransportError as failure:
+                step = attempts.on_failure(failure)
+            else:
+                step = attempts.on_reply(reply)
+            if step.wait is None:
+                return step.result()
+            time.sleep(step.wait)
+
+    async def _arequest(
+        self, method: str, path: str, parse: Callable[[Any], T], *, json_body: Any = None
+    ) -> T:
+        """Async twin of :meth:`_request`, for the triggerer."""
+        from airflow_provider_flinksp.core.transport import aio
+
+        settings = await self.aget_settings()
+        attempts = self._attempts(settings, method, path, parse)
+        while True:
+            try:
+                reply = await aio.send(
+                    settings,
+                    USER_AGENT,
+                    method,
+                    settings.base_url + path,
+                    self._timeout(settings),
+                    json_body=json_body,
+                )
+            except TransportError as failure:
+                step = attempts.on_failure(failure)
+            else:
+                step = attempts.on_reply(reply)
+            if step.wait is None:
+                return step.result()
+            await asyncio.sleep(step.wait)
+
+
+async def aclose_async_clients() -> None:
+    """Close the running event loop's shared async HTTP sessions now (e.g. at shutdown); they are
+    also closed when the loop itself shuts down."""
+    from airflow_provider_flinksp.core.transport.aio import close_sessions
+
+    await close_sessions()

@@ -1,0 +1,225 @@
+"""The async transport, on aiohttp: sends one request and maps aiohttp's exceptions to a
+:class:`~airflow_provider_flinksp.core.transport.policy.Failure`. It decides nothing else.
+
+One ``ClientSession`` per event loop and transport settings (CA trust, proxy) is shared by every
+hook, and so every trigger, on that loop (keep-alive). It is closed when the loop shuts down
+(``asyncio.run()`` ends), so nothing outlives the loop. A kept-alive connection on which bytes
+arrive that no request asked for is closed, never handed to the next request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ssl
+import weakref
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from aiohttp.client_proto import ResponseHandler
+
+from airflow_provider_flinksp.core.transport.policy import (
+    CONNECT_TIMEOUT,
+    MAX_BODY_BYTES,
+    Failure,
+    Reply,
+    TransportError,
+)
+from airflow_provider_flinksp.core.transport.settings import ConnectionSettings, proxy_for, trusted_cas
+
+_SessionKey = tuple[bool | str, str | None]
+
+
+class _OneAnswerProtocol(ResponseHandler):
+    """aiohttp's connection protocol, made to drop a pooled connection that receives bytes while
+    idle (an unsolicited 408, the rest of a response longer than its framing said): those bytes
+    would otherwise be read as the answer to the next request."""
+
+    _idle = False
+
+    @property
+    def should_close(self) -> bool:
+        # Asked exactly when a finished response hands the connection back to the pool.
+        close = bool(super().should_close)
+        self._idle = not close
+        return close
+
+    def set_response_params(self, *args: Any, **kwargs: Any) -> None:
+        self._idle = False
+        super().set_response_params(*args, **kwargs)
+
+    def data_received(self, data: bytes) -> None:
+        if self._idle and data:
+            self._idle = False
+            self.force_close()
+            if self.transport is not None:
+                self.transport.close()
+            return
+        super().data_received(data)
+
+
+class _LoopSessions:
+    """The sessions of one event loop, closed by the loop's own async-generator shutdown."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[_SessionKey, aiohttp.ClientSession] = {}
+        #: settings -> (session key, proxy): the environment is read once per loop and settings
+        self.routes: dict[ConnectionSettings, tuple[_SessionKey, str | None]] = {}
+        self.closer: AsyncIterator[None] | None = None
+
+    async def close(self) -> None:
+        sessions, self.sessions = list(self.sessions.values()), {}
+        for session in sessions:
+            await session.close()
+
+
+_loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSessions] = weakref.WeakKeyDictionary()
+
+
+async def _close_at_shutdown(loop: asyncio.AbstractEventLoop, entry: _LoopSessions) -> AsyncIterator[None]:
+    """Parked at its first ``yield``; ``loop.shutdown_asyncgens()`` (run by ``asyncio.run``) closes
+    it, and so the loop's sessions, before the loop closes."""
+    try:
+        yield
+    finally:
+        _loops.pop(loop, None)
+        await entry.close()
+
+
+async def session_for(
+    settings: ConnectionSettings, user_agent: str
+) -> tuple[aiohttp.ClientSession, str | None]:
+    """The running loop's shared session for these settings, and the proxy to use.
+
+    :param settings: the connection's settings
+    :param user_agent: the User-Agent header
+    :raises TransportError: (fatal) when the CA bundle cannot be loaded
+    """
+    loop = asyncio.get_running_loop()
+    entry = _loops.get(loop)
+    if entry is None:
+        entry = _loops[loop] = _LoopSessions()
+        closer = _close_at_shutdown(loop, entry)
+        await closer.__anext__()  # registers it with the loop's async-generator hooks
+        entry.closer = closer
+    route = entry.routes.get(settings)
+    if route is None:
+        proxy = proxy_for(settings.base_url + "/")
+        route = entry.routes[settings] = ((trusted_cas(settings.verify), proxy), proxy)
+    key, proxy = route
+    session = entry.sessions.get(key)
+    if session is None or session.closed:
+        connector = aiohttp.TCPConnector(limit=100, ssl=_ssl_context(key[0]), enable_cleanup_closed=False)
+        connector._factory = functools.partial(_OneAnswerProtocol, loop=loop)  # type: ignore[assignment]
+        session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            headers={"Accept": "application/json", "User-Agent": user_agent},
+            trust_env=False,
+        )
+        # aiohttp would quietly send a GET again when a kept-alive connection breaks; the policy
+        # is the one place that decides (and counts) every attempt.
+        session._retry_connection = False
+        entry.sessions[key] = session
+    return session, proxy
+
+
+def _ssl_context(cas: bool | str) -> ssl.SSLContext | bool:
+    if cas is False:
+        return False
+    import os
+
+    try:
+        if isinstance(cas, str) and os.path.isdir(cas):
+            return ssl.create_default_context(capath=cas)
+        return ssl.create_default_context(cafile=cas if isinstance(cas, str) else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise TransportError(
+            Failure.FATAL, f"the CA bundle {cas!r} (connection extra 'verify') cannot be loaded: {exc}"
+        ) from None
+
+
+async def close_sessions() -> None:
+    """Close the running loop's shared sessions now (they are also closed when the loop shuts down)."""
+    entry = _loops.pop(asyncio.get_running_loop(), None)
+    if entry is not None:
+        await entry.close()
+
+
+async def send(
+    settings: ConnectionSettings,
+    user_agent: str,
+    method: str,
+    url: str,
+    timeout: float,
+    *,
+    json_body: Any = None,
+) -> Reply:
+    """Send one request and read its whole answer within ``timeout`` seconds.
+
+    :param settings: the connection's settings
+    :param user_agent: the User-Agent header
+    :param method: the HTTP method
+    :param url: the whole URL
+    :param timeout: the deadline for the whole request (connect, head and body), in seconds
+    :param json_body: a JSON body, if any
+    :raises TransportError: when no usable response came
+    """
+    session, proxy = await session_for(settings, user_agent)
+    headers = {"Authorization": settings.authorization} if settings.authorization else None
+    try:
+        async with session.request(
+            method,
+            url,
+            json=json_body,
+            headers=headers,
+            proxy=proxy,
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=timeout, connect=min(CONNECT_TIMEOUT, timeout)),
+        ) as response:
+            body = await _read(response)
+            return Reply(
+                response.status, body, response.headers.get("Retry-After"), response.headers.get("Location")
+            )
+    except TransportError:
+        raise
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, OSError) as exc:
+        raise TransportError(*_failure(exc)) from None
+
+
+async def _read(response: aiohttp.ClientResponse) -> bytes | None:
+    """The (decoded) body, or None when it is over :data:`MAX_BODY_BYTES`; a gzip bomb stops there."""
+    length = response.headers.get("Content-Length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        response.close()
+        return None
+    chunks = []
+    size = 0
+    async for chunk in response.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            response.close()
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _failure(exc: BaseException) -> tuple[Failure, str]:
+    if isinstance(exc, (aiohttp.ClientSSLError, ssl.SSLError)):
+        return Failure.FATAL, f"TLS error: {type(exc).__name__}"
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return Failure.NOT_SENT, "timed out while connecting"
+    if isinstance(exc, asyncio.TimeoutError):
+        return Failure.MAYBE_SENT, "timed out waiting for the response"
+    if isinstance(exc, (aiohttp.ClientProxyConnectionError, aiohttp.ClientConnectorError)):
+        return Failure.NOT_SENT, "could not connect (connection refused or host unreachable)"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return Failure.FATAL, "the URL is not valid"
+    if isinstance(exc, aiohttp.ClientResponseError):  # includes a malformed response head
+        return Failure.MAYBE_SENT, "the response was not valid HTTP"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return Failure.MAYBE_SENT, "connection broken while reading the response"
+    if isinstance(exc, (aiohttp.ClientError, OSError)):
+        return Failure.MAYBE_SENT, "connection broken (reset or closed before a response)"
+    return Failure.FATAL, f"request failed: {type(exc).__name__}"

@@ -1,0 +1,1 @@
+"""The LakeSail backend: LakeSail's managed Flink API (hook, models, sensor, operators, trigger)."""
