@@ -141,8 +141,8 @@ def start_fake() -> FakeLakeSail:
 
 def show_hook(say: Console) -> None:
     """Trigger a savepoint with the hook, watch it go from pending to completed, print the latest."""
-    from airflow_provider_flinksp.hooks import LakeSailHook
     from airflow_provider_flinksp.core.selection import choose_latest
+    from airflow_provider_flinksp.hooks import LakeSailHook
 
     job = "/".join(DEMO_IDS)
     say(f"1. The hook: trigger a savepoint of {job} and watch it")

@@ -19,9 +19,10 @@ class PollingTrigger(BaseTrigger):
     """Poll :meth:`acheck` every ``poll_interval`` seconds until done, failed, or ``deadline``.
 
     The first check comes one interval after the deferral (the task checked just before it
-    deferred), or at the deadline if that is sooner. Polls keep a fixed schedule (a slow poll shortens the next sleep, down to half the
-    interval, rather than shifting every later poll), the trigger sleeps in every branch, and it
-    yields exactly one event (see :mod:`airflow_provider_flinksp.core.events`).
+    deferred), or at the deadline if that is sooner. Polls keep a fixed schedule (a slow poll
+    shortens the next sleep, down to half the interval, rather than shifting every later poll),
+    the trigger sleeps in every branch, and it yields exactly one event (see
+    :mod:`airflow_provider_flinksp.core.events`).
 
     :param deadline: absolute wall-clock deadline, epoch seconds
     :param poll_interval: seconds between two checks
