@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from airflow_provider_flinksp.core.hook import ApiHook, aclose_async_clients
+from airflow_provider_flinksp.flink.hook import FlinkRestHook
 from airflow_provider_flinksp.lakesail.hook import LakeSailHook
 
-__all__ = ["ApiHook", "LakeSailHook", "aclose_async_clients"]
+__all__ = ["ApiHook", "FlinkRestHook", "LakeSailHook", "aclose_async_clients"]

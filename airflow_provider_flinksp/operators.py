@@ -5,9 +5,20 @@ Importing this module at DAG parse time loads no HTTP client and no hook.
 
 from __future__ import annotations
 
+from airflow_provider_flinksp.flink.operators import (
+    FlinkLatestSavepointOperator,
+    FlinkRunJarOperator,
+    FlinkTriggerSavepointOperator,
+)
 from airflow_provider_flinksp.lakesail.operators import (
     LakeSailLatestSavepointOperator,
     LakeSailTriggerSavepointOperator,
 )
 
-__all__ = ["LakeSailLatestSavepointOperator", "LakeSailTriggerSavepointOperator"]
+__all__ = [
+    "FlinkLatestSavepointOperator",
+    "FlinkRunJarOperator",
+    "FlinkTriggerSavepointOperator",
+    "LakeSailLatestSavepointOperator",
+    "LakeSailTriggerSavepointOperator",
+]

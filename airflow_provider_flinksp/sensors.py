@@ -5,6 +5,7 @@ Importing this module at DAG parse time loads no HTTP client and no hook.
 
 from __future__ import annotations
 
+from airflow_provider_flinksp.flink.sensors import FlinkSavepointSensor
 from airflow_provider_flinksp.lakesail.sensors import LakeSailSavepointSensor
 
-__all__ = ["LakeSailSavepointSensor"]
+__all__ = ["FlinkSavepointSensor", "LakeSailSavepointSensor"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from airflow_provider_flinksp.core.trigger import PollingTrigger
+from airflow_provider_flinksp.flink.triggers import FlinkSavepointTrigger
 from airflow_provider_flinksp.lakesail.triggers import LakeSailSavepointTrigger
 
-__all__ = ["LakeSailSavepointTrigger", "PollingTrigger"]
+__all__ = ["FlinkSavepointTrigger", "LakeSailSavepointTrigger", "PollingTrigger"]

@@ -21,7 +21,7 @@ from airflow_provider_flinksp.core.transport import settings as settings_module
 from airflow_provider_flinksp.core.transport.settings import ConnectionSettings
 from airflow_provider_flinksp.core.transport.settings import build_base_url as _build_base_url
 from airflow_provider_flinksp.exceptions import LakeSailError
-from airflow_provider_flinksp.hooks import LakeSailHook
+from airflow_provider_flinksp.hooks import FlinkRestHook, LakeSailHook
 from tests.conftest import bearer
 
 TOKEN = "conn-token-s3cr3t-XYZ"
@@ -421,7 +421,7 @@ def test_test_connection_reports_a_broken_connection(monkeypatch: pytest.MonkeyP
 def test_provider_info_declares_the_connection_type_and_form() -> None:
     info = get_provider_info()
     assert info["package-name"] == "airflow-provider-flinksp"
-    (conn_type,) = info["connection-types"]
+    conn_type, flink = info["connection-types"]
     assert conn_type["connection-type"] == "lakesail"
     assert conn_type["hook-class-name"] == "airflow_provider_flinksp.hooks.LakeSailHook"
     form = conn_type["ui-field-behaviour"]
@@ -436,17 +436,34 @@ def test_provider_info_declares_the_connection_type_and_form() -> None:
     assert set(placeholder_extra) == {"timeout", "verify", "retry_limit", "retry_delay"}
     # The placeholder is itself a valid extra.
     settings_for(extra=placeholder_extra)
+    # The flink form: the login stays (basic auth), the extra shows the default savepoint directory.
+    assert flink["connection-type"] == "flink"
+    assert flink["hook-class-name"] == "airflow_provider_flinksp.hooks.FlinkRestHook"
+    flink_form = flink["ui-field-behaviour"]
+    assert flink_form["hidden-fields"] == []
+    assert flink_form["relabeling"]["host"] == "REST URL"
+    assert flink_form["placeholders"]["host"].startswith("http://")
+    flink_extra = json.loads(flink_form["placeholders"]["extra"])
+    assert set(flink_extra) == {"timeout", "verify", "retry_limit", "retry_delay", "savepoint_dir"}
 
 
-def test_provider_info_matches_the_hook_class() -> None:
-    (conn_type,) = get_provider_info()["connection-types"]
+@pytest.mark.parametrize(
+    ("index", "expected", "default", "attr"),
+    [
+        (0, LakeSailHook, "lakesail_default", "lakesail_conn_id"),
+        (1, FlinkRestHook, "flink_default", "flink_conn_id"),
+    ],
+    ids=["lakesail", "flink"],
+)
+def test_provider_info_matches_the_hook_class(index: int, expected: type, default: str, attr: str) -> None:
+    conn_type = get_provider_info()["connection-types"][index]
     module_name, _, class_name = conn_type["hook-class-name"].rpartition(".")
     hook_class = getattr(importlib.import_module(module_name), class_name)
-    assert hook_class is LakeSailHook
+    assert hook_class is expected
     assert hook_class.conn_type == conn_type["connection-type"]
     assert hook_class.hook_name == conn_type["hook-name"]
-    assert hook_class.default_conn_name == "lakesail_default"
-    assert hook_class.conn_name_attr == "lakesail_conn_id"
+    assert hook_class.default_conn_name == default
+    assert hook_class.conn_name_attr == attr
 
 
 @pytest.mark.parametrize(
@@ -457,6 +474,12 @@ def test_provider_info_matches_the_hook_class() -> None:
         ("operators", "LakeSailLatestSavepointOperator"),
         ("operators", "LakeSailTriggerSavepointOperator"),
         ("triggers", "LakeSailSavepointTrigger"),
+        ("hooks", "FlinkRestHook"),
+        ("sensors", "FlinkSavepointSensor"),
+        ("operators", "FlinkTriggerSavepointOperator"),
+        ("operators", "FlinkLatestSavepointOperator"),
+        ("operators", "FlinkRunJarOperator"),
+        ("triggers", "FlinkSavepointTrigger"),
     ],
 )
 def test_provider_info_modules_import(section: str, expected_class: str) -> None:

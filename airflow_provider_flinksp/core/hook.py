@@ -105,7 +105,12 @@ class ApiHook(BaseHook):
             self._session = None
 
     def _attempts(
-        self, settings: ConnectionSettings, method: str, path: str, parse: Callable[[Any], T]
+        self,
+        settings: ConnectionSettings,
+        method: str,
+        path: str,
+        parse: Callable[[Any], T],
+        idempotent: bool = False,
     ) -> Attempts[T]:
         limit = self.retry_limit or settings.retry_limit or DEFAULT_RETRY_LIMIT
         delay = self.retry_delay if self.retry_delay is not None else settings.retry_delay
@@ -118,6 +123,7 @@ class ApiHook(BaseHook):
             errors=self.errors,
             secrets=settings.secrets,
             log=self.log,
+            idempotent=idempotent,
         )
 
     def _timeout(self, settings: ConnectionSettings) -> float:
@@ -131,6 +137,7 @@ class ApiHook(BaseHook):
         *,
         json_body: Any = None,
         files: dict[str, Any] | None = None,
+        idempotent: bool = False,
     ) -> T:
         """Send a request with retries and return the parsed answer, or raise the backend's error.
 
@@ -138,13 +145,16 @@ class ApiHook(BaseHook):
         :param path: the API path (with its query), appended to the connection's URL
         :param parse: turns the decoded JSON body into the result
         :param json_body: a JSON body, if any
-        :param files: a multipart upload, if any (sync only)
+        :param files: a multipart upload, if any (sync only; give bytes, not an open file, so that
+            a retry sends the same content)
+        :param idempotent: repeating it cannot act twice (a POST carrying its own operation ID):
+            retried like a GET
         """
         from airflow_provider_flinksp.core.transport import sync
 
         settings = self.settings
         session = self.get_conn()
-        attempts = self._attempts(settings, method, path, parse)
+        attempts = self._attempts(settings, method, path, parse, idempotent)
         while True:
             try:
                 reply = sync.send(
@@ -164,13 +174,19 @@ class ApiHook(BaseHook):
             time.sleep(step.wait)
 
     async def _arequest(
-        self, method: str, path: str, parse: Callable[[Any], T], *, json_body: Any = None
+        self,
+        method: str,
+        path: str,
+        parse: Callable[[Any], T],
+        *,
+        json_body: Any = None,
+        idempotent: bool = False,
     ) -> T:
         """Async twin of :meth:`_request`, for the triggerer."""
         from airflow_provider_flinksp.core.transport import aio
 
         settings = await self.aget_settings()
-        attempts = self._attempts(settings, method, path, parse)
+        attempts = self._attempts(settings, method, path, parse, idempotent)
         while True:
             try:
                 reply = await aio.send(

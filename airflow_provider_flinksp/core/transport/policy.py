@@ -72,11 +72,14 @@ class ErrorKinds:
     :param api: an error status
     :param connection: no answer
     :param response: an answer that is not the documented shape
+    :param message: reads the server's message out of a decoded error body (default: its
+        ``message`` field)
     """
 
     api: type[ApiError]
     connection: type[ApiConnectionError]
     response: type[ApiResponseError]
+    message: Callable[[Any], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,8 @@ class Attempts(Generic[T]):
     :param errors: the backend's error classes
     :param secrets: texts to blank out of whatever a server sends back
     :param log: where retries are reported
+    :param idempotent: repeating the request cannot act twice (e.g. a POST that carries its own
+        operation ID), so it is retried like a GET: also on 500, 502, 504 and "maybe sent" failures
     """
 
     def __init__(
@@ -134,6 +139,7 @@ class Attempts(Generic[T]):
         errors: ErrorKinds,
         secrets: tuple[str, ...],
         log: logging.Logger | logging.LoggerAdapter[Any],
+        idempotent: bool = False,
     ) -> None:
         self.method = method
         self.path = path
@@ -144,6 +150,8 @@ class Attempts(Generic[T]):
         self.secrets = secrets
         self.log = log
         self.attempt = 1
+        #: a repeat cannot act twice: GETs, and requests the caller says are idempotent
+        self.repeatable = method == "GET" or idempotent
 
     def on_reply(self, reply: Reply) -> Step[T]:
         """Decide after an HTTP response."""
@@ -154,19 +162,19 @@ class Attempts(Generic[T]):
             body = b""  # an oversized error page: the status alone decides
         if 200 <= status < 300:
             return self._parse(status, body)
-        retriable = status in (429, 503) or (self.method == "GET" and status in (500, 502, 504))
+        retriable = status in (429, 503) or (self.repeatable and status in (500, 502, 504))
         if 300 <= status < 400:
             target = server_text(reply.location or "nowhere", self.secrets)
             message: str | None = f"redirect to {target} not followed (credentials go only to the set URL)"
         else:
-            message = api_message(body, self.secrets)
+            message = api_message(body, self.secrets, self.errors.message)
         error = self.errors.api(self.method, self.path, status, message)
         return self._again_or(error, retriable, parse_retry_after(reply.retry_after))
 
     def on_failure(self, failure: TransportError) -> Step[T]:
         """Decide after a request that got no response."""
         kind = failure.kind
-        retriable = kind is Failure.NOT_SENT or (kind is Failure.MAYBE_SENT and self.method == "GET")
+        retriable = kind is Failure.NOT_SENT or (kind is Failure.MAYBE_SENT and self.repeatable)
         error = self.errors.connection(self.method, self.path, server_text(failure.reason, self.secrets))
         return self._again_or(error, retriable, None)
 
@@ -206,18 +214,26 @@ class Attempts(Generic[T]):
         )
 
 
-def api_message(body: bytes, secrets: tuple[str, ...] = ()) -> str | None:
-    """The ``message`` of an error body, scrubbed and shortened; None when there is none.
+def api_message(
+    body: bytes, secrets: tuple[str, ...] = (), read: Callable[[Any], str | None] | None = None
+) -> str | None:
+    """The server's message in an error body, scrubbed and shortened; None when there is none.
 
     :param body: the response body
     :param secrets: texts to blank out
+    :param read: reads the message from the decoded body (default: its ``message`` field)
     """
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
         return None
-    message = data.get("message") if isinstance(data, dict) else None
+    message = (read or _message_field)(data)
     return server_text(message, secrets) if isinstance(message, str) else None
+
+
+def _message_field(data: Any) -> str | None:
+    message = data.get("message") if isinstance(data, dict) else None
+    return message if isinstance(message, str) else None
 
 
 def server_text(text: str, secrets: tuple[str, ...] = (), limit: int = MAX_SERVER_TEXT) -> str:

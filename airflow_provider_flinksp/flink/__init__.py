@@ -1,0 +1,1 @@
+"""The Flink backend: Apache Flink's own REST API (hook, models, sensor, operators, trigger)."""

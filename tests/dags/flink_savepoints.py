@@ -1,0 +1,121 @@
+"""DAGs for the real-Flink tests (``tests/flink/test_flink_dags.py``): the job, the jar and a target
+directory come in as params (rendered when the tasks run), so parsing looks nothing up.
+
+- ``flink_restore_defer`` / ``flink_restore_poke``: trigger, gate, latest, run the jar from the
+  savepoint and wait until it runs (waits deferred to the trigger, or polled in the worker).
+- ``flink_failing_defer`` / ``flink_failing_poke``: a savepoint to an unwritable directory; the gate fails.
+- ``flink_stop_restore``: stop the job with a savepoint, then run the jar from it.
+- ``flink_latest_idle``: the gate and the latest savepoint without a trigger ID.
+
+Failures are appended to the file named by ``FLINKSP_TEST_OUTCOMES``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from typing import Any
+
+try:
+    from airflow.sdk import DAG
+except ImportError:
+    from airflow import DAG
+
+from airflow_provider_flinksp.operators import (
+    FlinkLatestSavepointOperator,
+    FlinkRunJarOperator,
+    FlinkTriggerSavepointOperator,
+)
+from airflow_provider_flinksp.sensors import FlinkSavepointSensor
+
+OUTCOMES_ENV = "FLINKSP_TEST_OUTCOMES"
+JOB = "{{ params.job_id }}"
+TRIGGER_ID = "{{ ti.xcom_pull(task_ids='trigger', key='trigger_id') }}"
+PARAMS = {"job_id": "", "jar_id": "", "target_directory": ""}
+RUN_JAR = {
+    "jar_id": "{{ params.jar_id }}",
+    "entry_class": "Counter",
+    "args": ["--sleep-ms", "10", "--name", "restored-{{ dag.dag_id }}"],
+    "poll_interval": 0.3,
+    "timeout": 60,
+}
+
+
+def record_outcome(context: Any) -> None:
+    """Append the task id and the exception's type and text to the outcomes file."""
+    path = os.environ.get(OUTCOMES_ENV)
+    if not path:
+        return
+    exc = context.get("exception")
+    line = {"task_id": context["ti"].task_id, "exception": type(exc).__name__, "message": str(exc)}
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
+
+
+def new_dag(dag_id: str) -> DAG:
+    return DAG(
+        dag_id,
+        start_date=datetime(2026, 1, 1),
+        schedule=None,
+        catchup=False,
+        tags=["test", "flink"],
+        params=PARAMS,
+        default_args={"on_failure_callback": record_outcome},
+    )
+
+
+for mode, deferrable in (("defer", True), ("poke", False)):
+    with new_dag(f"flink_restore_{mode}") as dag:
+        trigger = FlinkTriggerSavepointOperator(task_id="trigger", job_id=JOB)
+        gate = FlinkSavepointSensor(
+            task_id="gate",
+            job_id=JOB,
+            trigger_id=TRIGGER_ID,
+            deferrable=deferrable,
+            poke_interval=0.2,
+            timeout=60,
+        )
+        latest = FlinkLatestSavepointOperator(task_id="latest", job_id=JOB, trigger_id=TRIGGER_ID)
+        restore = FlinkRunJarOperator(
+            task_id="restore",
+            savepoint_path="{{ ti.xcom_pull(task_ids='latest', key='savepoint_location') }}",
+            deferrable=deferrable,
+            **RUN_JAR,
+        )
+        trigger >> gate >> latest >> restore
+    globals()[dag.dag_id] = dag
+
+    with new_dag(f"flink_failing_{mode}") as dag:
+        trigger = FlinkTriggerSavepointOperator(
+            task_id="trigger", job_id=JOB, target_directory="{{ params.target_directory }}"
+        )
+        gate = FlinkSavepointSensor(
+            task_id="gate",
+            job_id=JOB,
+            trigger_id=TRIGGER_ID,
+            deferrable=deferrable,
+            poke_interval=0.2,
+            timeout=60,
+        )
+        trigger >> gate
+    globals()[dag.dag_id] = dag
+
+with new_dag("flink_stop_restore") as dag:
+    stop = FlinkTriggerSavepointOperator(
+        task_id="stop", job_id=JOB, stop=True, wait_for_completion=True, poll_interval=0.2, timeout=60
+    )
+    restore = FlinkRunJarOperator(
+        task_id="restore",
+        savepoint_path="{{ ti.xcom_pull(task_ids='stop', key='savepoint_location') }}",
+        deferrable=True,
+        **RUN_JAR,
+    )
+    stop >> restore
+globals()[dag.dag_id] = dag
+
+with new_dag("flink_latest_idle") as dag:
+    gate = FlinkSavepointSensor(task_id="gate", job_id=JOB, poke_interval=0.2, timeout=30)
+    latest = FlinkLatestSavepointOperator(task_id="latest", job_id=JOB, max_age=600)
+    gate >> latest
+globals()[dag.dag_id] = dag

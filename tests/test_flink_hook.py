@@ -1,0 +1,361 @@
+"""FlinkRestHook on the wire: requests-mock for what is sent, and a small loopback server that
+answers with the responses recorded from Flink 2.3 where real sockets matter (retries after a
+reset, the async twins)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from airflow_provider_flinksp.core import hook as base_hook
+from airflow_provider_flinksp.core.models import Savepoint
+from airflow_provider_flinksp.exceptions import (
+    FlinkApiError,
+    FlinkConnectionError,
+    FlinkError,
+    FlinkSavepointFailedError,
+)
+from airflow_provider_flinksp.hooks import FlinkRestHook
+
+RESPONSES = Path(__file__).resolve().parent / "flink" / "responses"
+API = "http://flink.test:8081"
+JOB = "b37ae5e926a0538d3e66035faac91c07"
+TRIGGER = "0123456789abcdef0123456789abcdef"
+TOKEN = "flink-gateway-token-Zq81"
+HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
+def recorded(name: str) -> tuple[int, Any]:
+    data = json.loads((RESPONSES / f"{name}.json").read_text(encoding="utf-8"))
+    return int(data["status"]), data["body"]
+
+
+def set_conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, host: str, **fields: Any) -> str:
+    value = {"conn_type": "flink", "host": host, **fields}
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(value))
+    return conn_id
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits between attempts, recorded instead of slept."""
+    recorded_waits: list[float] = []
+    monkeypatch.setattr(base_hook, "time", SimpleNamespace(sleep=recorded_waits.append))
+    return recorded_waits
+
+
+@pytest.fixture
+def hook(monkeypatch: pytest.MonkeyPatch, waits: list[float]) -> FlinkRestHook:
+    set_conn(monkeypatch, "flink_mock", API, extra={"savepoint_dir": "s3://bucket/savepoints"})
+    return FlinkRestHook("flink_mock")
+
+
+# ---------------------------------------------------------------------------- what is sent
+
+
+def test_trigger_always_sends_a_client_trigger_id_and_the_connection_directory(
+    hook: FlinkRestHook, requests_mock: Any
+) -> None:
+    def answer(request: Any, context: Any) -> dict[str, str]:
+        context.status_code = 202
+        return {"request-id": request.json()["triggerId"]}
+
+    requests_mock.post(f"{API}/jobs/{JOB}/savepoints", json=answer)
+    first = hook.trigger_savepoint(JOB)
+    second = hook.trigger_savepoint(JOB, target_directory="file:///elsewhere")
+    assert HEX32.fullmatch(first)
+    assert first != second
+    bodies = [call.json() for call in requests_mock.request_history]
+    assert bodies == [
+        {"cancel-job": False, "triggerId": first, "target-directory": "s3://bucket/savepoints"},
+        {"cancel-job": False, "triggerId": second, "target-directory": "file:///elsewhere"},
+    ]
+    assert hook.trigger_savepoint(JOB, trigger_id=TRIGGER) == TRIGGER
+
+
+def test_stop_with_savepoint_uses_the_stop_endpoint(hook: FlinkRestHook, requests_mock: Any) -> None:
+    requests_mock.post(f"{API}/jobs/{JOB}/stop", status_code=202, json={"request-id": TRIGGER})
+    assert hook.trigger_savepoint(JOB, stop=True, drain=True, trigger_id=TRIGGER) == TRIGGER
+    assert requests_mock.last_request.json() == {
+        "drain": True,
+        "triggerId": TRIGGER,
+        "targetDirectory": "s3://bucket/savepoints",
+    }
+
+
+@pytest.mark.parametrize(
+    ("call", "fragment"),
+    [
+        (lambda h: h.trigger_savepoint("JOB1"), "job_id must be a Flink job ID (32 hexadecimal digits)"),
+        (lambda h: h.trigger_savepoint(JOB, trigger_id="x"), "trigger_id must be a Flink trigger ID"),
+        (lambda h: h.trigger_savepoint(JOB, drain=True), "drain=True needs stop=True"),
+        (lambda h: h.get_savepoint(JOB, "../x"), "trigger_id must be a Flink trigger ID"),
+        (lambda h: h.describe_job(JOB.upper() + "/"), "job_id must be a Flink job ID"),
+        (lambda h: h.run_jar("../x.jar"), "jar_id must be a Flink jar ID"),
+        (lambda h: h.run_jar("a.jar", args="--x"), "args must be a list of strings"),
+        (lambda h: h.run_jar("a.jar", parallelism=0), "parallelism must be a whole number >= 1"),
+        (lambda h: h.upload_jar("/no/such.jar"), "jar_path must be an existing .jar file"),
+    ],
+)
+def test_bad_input_is_refused_before_anything_is_sent(
+    hook: FlinkRestHook, requests_mock: Any, call: Callable[[FlinkRestHook], Any], fragment: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        call(hook)
+    assert requests_mock.call_count == 0
+
+
+def test_run_jar_body(hook: FlinkRestHook, requests_mock: Any) -> None:
+    status, body = recorded("jar_run_restore")
+    requests_mock.post(f"{API}/jars/abc_counter.jar/run", status_code=status, json=body)
+    job = hook.run_jar(
+        "abc_counter.jar",
+        entry_class="Counter",
+        args=["--sleep-ms", "10"],
+        parallelism=2,
+        savepoint_path="file:/sp/savepoint-1",
+        allow_non_restored_state=True,
+    )
+    assert job == body["jobid"]
+    assert requests_mock.last_request.json() == {
+        "programArgsList": ["--sleep-ms", "10"],
+        "entryClass": "Counter",
+        "parallelism": 2,
+        "savepointPath": "file:/sp/savepoint-1",
+        "allowNonRestoredState": True,
+    }
+
+
+def test_upload_jar_sends_the_file_as_jarfile(
+    hook: FlinkRestHook, requests_mock: Any, tmp_path: Path
+) -> None:
+    jar = tmp_path / "counter.jar"
+    jar.write_bytes(b"PK\x03\x04 not really a jar")
+    status, body = recorded("jar_upload")
+    requests_mock.post(f"{API}/jars/upload", status_code=status, json=body)
+    assert hook.upload_jar(jar) == body["filename"].rsplit("/", 1)[-1]
+    sent = requests_mock.last_request
+    assert sent.headers["Content-Type"].startswith("multipart/form-data")
+    assert b'name="jarfile"; filename="counter.jar"' in sent.body
+    assert b"not really a jar" in sent.body
+
+
+@pytest.mark.parametrize(
+    ("fields", "header"),
+    [
+        ({"login": "ops", "password": TOKEN}, "Basic b3BzOmZsaW5rLWdhdGV3YXktdG9rZW4tWnE4MQ=="),
+        ({"password": TOKEN}, f"Bearer {TOKEN}"),
+        ({}, None),
+    ],
+    ids=["basic", "bearer", "none"],
+)
+def test_credentials(
+    monkeypatch: pytest.MonkeyPatch, requests_mock: Any, fields: dict[str, str], header: str | None
+) -> None:
+    status, body = recorded("job_running")
+    requests_mock.get(f"{API}/jobs/{JOB}", status_code=status, json=body)
+    hook = FlinkRestHook(set_conn(monkeypatch, "flink_auth", API, **fields))
+    assert hook.describe_job(JOB)["state"] == "RUNNING"
+    assert requests_mock.last_request.headers.get("Authorization") == header
+    assert TOKEN not in repr(hook) + repr(hook.settings)
+
+
+def test_bad_savepoint_dir_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook = FlinkRestHook(set_conn(monkeypatch, "flink_bad", API, extra={"savepoint_dir": 3}))
+    with pytest.raises(FlinkError, match="extra 'savepoint_dir' must be a non-empty path"):
+        hook.trigger_savepoint(JOB)
+
+
+# ---------------------------------------------------------------------------- answers
+
+
+def test_get_savepoint(hook: FlinkRestHook, requests_mock: Any) -> None:
+    url = f"{API}/jobs/{JOB}/savepoints/{TRIGGER}"
+    answers = [recorded(n) for n in ("savepoint_status_in_progress", "savepoint_status_completed")]
+    requests_mock.get(url, [{"status_code": s, "json": b} for s, b in answers])
+    assert hook.get_savepoint(JOB, TRIGGER) is None
+    done = hook.get_savepoint(JOB, TRIGGER)
+    assert done == Savepoint("MANUAL", location=answers[1][1]["operation"]["location"], trigger_nonce=TRIGGER)
+
+
+def test_failed_savepoint_raises_with_flinks_reason_and_no_token(
+    monkeypatch: pytest.MonkeyPatch, requests_mock: Any
+) -> None:
+    status, body = recorded("savepoint_status_failed")
+    cause = body["operation"]["failure-cause"]
+    cause["stack-trace"] = cause["stack-trace"].replace(
+        "Failed to create", f"token {TOKEN} echoed; Failed to create"
+    )
+    requests_mock.get(f"{API}/jobs/{JOB}/savepoints/{TRIGGER}", status_code=status, json=body)
+    hook = FlinkRestHook(set_conn(monkeypatch, "flink_tok", API, password=TOKEN))
+    with pytest.raises(FlinkSavepointFailedError) as info:
+        hook.get_savepoint(JOB, TRIGGER)
+    message = str(info.value)
+    assert message.startswith(f"Savepoint {TRIGGER} of job {JOB} failed: CheckpointException:")
+    assert "IOException: token *** echoed; Failed to create savepoint directory" in message
+    assert TOKEN not in message
+    assert TOKEN[:8] not in message
+
+
+def test_error_status_names_flinks_reason(
+    hook: FlinkRestHook, requests_mock: Any, waits: list[float]
+) -> None:
+    status, body = recorded("error_unknown_trigger")
+    requests_mock.get(f"{API}/jobs/{JOB}/savepoints/{TRIGGER}", status_code=status, json=body)
+    with pytest.raises(FlinkApiError) as info:
+        hook.get_savepoint(JOB, TRIGGER)
+    assert info.value.status_code == 404
+    assert "There is no savepoint operation with triggerId=" in str(info.value)
+    assert "\tat" not in str(info.value)
+    assert requests_mock.call_count == 1
+    assert waits == []
+
+
+def test_test_connection(hook: FlinkRestHook, requests_mock: Any) -> None:
+    requests_mock.get(
+        f"{API}/overview",
+        json={"taskmanagers": 1, "slots-total": 4, "slots-available": 3, "flink-version": "2.3.0"},
+    )
+    assert hook.test_connection() == (True, "Connected to Flink 2.3.0: 1 TaskManager(s), 3 of 4 slots free")
+    requests_mock.get(f"{API}/overview", status_code=401, json={"errors": ["Unauthorized"]})
+    ok, message = hook.test_connection()
+    assert not ok
+    assert "HTTP 401: Unauthorized" in message
+
+
+# ---------------------------------------------------------------------------- retries
+
+
+def test_trigger_post_retried_on_500_with_the_same_trigger_id(
+    hook: FlinkRestHook, requests_mock: Any, waits: list[float]
+) -> None:
+    requests_mock.post(
+        f"{API}/jobs/{JOB}/savepoints",
+        [
+            {"status_code": 500, "json": {"errors": ["Internal server error."]}},
+            {"status_code": 202, "json": {"request-id": TRIGGER}},
+        ],
+    )
+    assert hook.trigger_savepoint(JOB, trigger_id=TRIGGER) == TRIGGER
+    ids = [call.json()["triggerId"] for call in requests_mock.request_history]
+    assert ids == [TRIGGER, TRIGGER]
+    assert len(waits) == 1
+
+
+def test_run_jar_post_not_retried_on_500(hook: FlinkRestHook, requests_mock: Any, waits: list[float]) -> None:
+    status, body = recorded("error_unknown_jar")
+    requests_mock.post(f"{API}/jars/no-such.jar/run", status_code=status, json=body)
+    with pytest.raises(FlinkApiError, match=r"Jar file .* does not exist"):
+        hook.run_jar("no-such.jar")
+    assert requests_mock.call_count == 1
+    assert waits == []
+
+
+class ResettingFlink:
+    """A loopback server in front of nothing: it reads each request whole, resets the connection
+    after the first POST (Flink acted on it, the answer is lost), and answers the rest as Flink
+    does: the trigger ID in the body is the operation's key, so a repeat is the same savepoint."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.requests: list[tuple[str, str, dict[str, Any]]] = []
+        self.operations: dict[str, int] = {}  # trigger ID -> how many times Flink saw it
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn:
+                self._handle(conn)
+
+    def _handle(self, conn: socket.socket) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1)) if b"ength" in head else 0  # type: ignore[union-attr]
+        while len(body) < length:
+            body += conn.recv(65536)
+        method, path = head.split(b" ")[:2]
+        payload = json.loads(body) if body else {}
+        self.requests.append((method.decode(), path.decode(), payload))
+        if method == b"POST":
+            trigger = payload.get("triggerId", "")
+            self.operations[trigger] = self.operations.get(trigger, 0) + 1
+            if len(self.requests) == 1:  # acted on, then the connection is reset: no answer
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return
+            answer = json.dumps({"request-id": trigger}).encode()
+            status = b"202 Accepted"
+        else:
+            answer = json.dumps(recorded("savepoint_status_completed")[1]).encode()
+            status = b"200 OK"
+        conn.sendall(
+            b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            b"Content-Length: " + str(len(answer)).encode() + b"\r\n\r\n" + answer
+        )
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def resetting() -> Iterator[ResettingFlink]:
+    server = ResettingFlink()
+    yield server
+    server.close()
+
+
+def test_trigger_retried_after_a_reset_takes_one_savepoint(
+    resetting: ResettingFlink, monkeypatch: pytest.MonkeyPatch, waits: list[float]
+) -> None:
+    hook = FlinkRestHook(set_conn(monkeypatch, "flink_reset", resetting.url))
+    trigger = hook.trigger_savepoint(JOB, target_directory="file:///sp")
+    assert [(m, p) for m, p, _ in resetting.requests] == [("POST", f"/jobs/{JOB}/savepoints")] * 2
+    assert resetting.operations == {trigger: 2}  # one operation key, sent twice: one savepoint
+    assert len(waits) == 1
+
+
+def test_async_twins_read_the_recorded_answers(
+    resetting: ResettingFlink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hook = FlinkRestHook(set_conn(monkeypatch, "flink_async", resetting.url))
+    savepoint = asyncio.run(hook.a_get_savepoint(JOB, TRIGGER))
+    assert savepoint is not None
+    assert savepoint.location == recorded("savepoint_status_completed")[1]["operation"]["location"]
+    assert savepoint.trigger_nonce == TRIGGER
+
+
+def test_run_jar_not_retried_after_a_reset(
+    resetting: ResettingFlink, monkeypatch: pytest.MonkeyPatch, waits: list[float]
+) -> None:
+    hook = FlinkRestHook(set_conn(monkeypatch, "flink_reset2", resetting.url))
+    with pytest.raises(FlinkConnectionError, match="connection broken"):
+        hook.run_jar("abc_counter.jar")
+    assert len(resetting.requests) == 1
+    assert waits == []
