@@ -57,14 +57,14 @@ class _WaitingOperator(_FlinkOperator):
         self.timeout = as_seconds(timeout, "timeout")
         self.deferrable = default_deferrable() if deferrable is None else deferrable
 
-    def _wait(self, target: WaitTarget, kwargs: dict[str, Any]) -> Verdict:
+    def _wait(self, target: WaitTarget) -> Verdict:
         """Wait for ``target``: defer (never returns) or poll here; the successful verdict."""
         from airflow_provider_flinksp.core.waiting import poll
         from airflow_provider_flinksp.flink.waiting import check
 
         deadline = time.time() + self.timeout
         if self.deferrable:
-            self._defer_until_done(target, deadline=deadline, poll_interval=self.poll_interval, kwargs=kwargs)
+            self._defer_until_done(target, deadline=deadline, poll_interval=self.poll_interval)
         return poll(
             functools.partial(check, self.hook, target),
             deadline=deadline,
@@ -138,26 +138,22 @@ class FlinkTriggerSavepointOperator(_WaitingOperator):
         triggered = Savepoint(MANUAL, trigger_nonce=trigger_id, triggered_at=triggered_at).to_dict()
         if not self.wait_for_completion:
             return triggered
-        kwargs = {"triggered_at": triggered["triggeredAt"]}
-        verdict = self._wait(WaitTarget(self.job_id, trigger_id), kwargs)
-        return self._done(context, verdict, triggered["triggeredAt"])
+        return self._done(context, self._wait(WaitTarget(self.job_id, trigger_id)))
 
     def execute_complete(
-        self, context: Context, event: dict[str, Any] | None = None, triggered_at: str | None = None
+        self, context: Context, event: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
         """Resume after the trigger fired: check its event, push the location, return the savepoint.
 
         :param context: the task's context
         :param event: what the trigger sent
-        :param triggered_at: when the task triggered the savepoint (ISO-8601)
         """
-        return self._done(context, self._read_event(event, sensor=False), triggered_at)
+        return self._done(context, self._read_event(event, sensor=False))
 
-    def _done(self, context: Context, verdict: Verdict, triggered_at: str | None) -> dict[str, Any] | None:
+    def _done(self, context: Context, verdict: Verdict) -> dict[str, Any]:
         savepoint = verdict.savepoint
         if savepoint is None or not savepoint.get("location"):
             raise FlinkError(f"Flink reported no location for the savepoint of job {self.job_id}")
-        savepoint = {**savepoint, "triggeredAt": savepoint.get("triggeredAt") or triggered_at}
         context["ti"].xcom_push(key="savepoint_location", value=savepoint["location"])
         return savepoint
 
@@ -310,17 +306,17 @@ class FlinkRunJarOperator(_WaitingOperator):
         restored = f", restoring from {self.savepoint_path}" if self.savepoint_path else ""
         self.log.info("Started job %s from jar %s%s", job_id, jar_id, restored)
         if self.wait_for_running:
-            self._wait(WaitTarget(job_id, kind=RUNNING), {"job_id": job_id})
+            self._wait(WaitTarget(job_id, kind=RUNNING))
         return job_id
 
-    def execute_complete(
-        self, context: Context, event: dict[str, Any] | None = None, job_id: str = ""
-    ) -> str:
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
         """Resume after the trigger fired: check its event, return the job ID.
 
         :param context: the task's context
         :param event: what the trigger sent
-        :param job_id: the started job
         """
-        self._read_event(event, sensor=False)
+        value = self._read_event(event, sensor=False).value or {}
+        job_id = value.get("job_id")
+        if not isinstance(job_id, str):
+            raise FlinkError(f"The trigger's event names no job: {str(value)[:200]!r}")
         return job_id
