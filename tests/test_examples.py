@@ -44,6 +44,17 @@ EXPECTED = {
     },
 }
 
+#: The Flink example (run end to end against a real cluster by ``make demo-flink``).
+FLINK_EXPECTED = {
+    "flink_savepoint_upgrade": {
+        "savepoint": {"wait_for_savepoint"},
+        "wait_for_savepoint": {"push_latest"},
+        "push_latest": {"restore"},
+        "restore": set(),
+    },
+}
+ALL_EXPECTED = {**EXPECTED, **FLINK_EXPECTED}
+
 #: Every place a DAG file could look a connection or a Variable up, per Airflow version.
 LOOKUPS_V3 = [
     ("airflow.sdk.bases.hook", "BaseHook", "get_connection"),
@@ -111,8 +122,8 @@ def test_examples_parse_without_errors_or_lookups(tripwire: Tripwire) -> None:
     bag = dag_bag(EXAMPLES)
     assert bag.import_errors == {}
     assert tripwire.calls == []
-    assert sorted(bag.dag_ids) == sorted(EXPECTED)
-    assert len(list(EXAMPLES.glob("*.py"))) == len(EXPECTED)
+    assert sorted(bag.dag_ids) == sorted(ALL_EXPECTED)
+    assert len(list(EXAMPLES.glob("*.py"))) == len(ALL_EXPECTED)
 
 
 def test_tripwire_catches_a_lookup_at_parse_time(tripwire: Tripwire, tmp_path: Path) -> None:
@@ -137,14 +148,14 @@ def test_tripwire_catches_a_lookup_at_parse_time(tripwire: Tripwire, tmp_path: P
 def examples() -> dict[str, Any]:
     bag = dag_bag(EXAMPLES)
     assert bag.import_errors == {}
-    return {dag_id: bag.dags[dag_id] for dag_id in EXPECTED}
+    return {dag_id: bag.dags[dag_id] for dag_id in ALL_EXPECTED}
 
 
-@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
+@pytest.mark.parametrize("dag_id", sorted(ALL_EXPECTED))
 def test_example_has_the_expected_tasks(examples: dict[str, Any], dag_id: str) -> None:
     dag = examples[dag_id]
     graph = {task.task_id: set(task.downstream_task_ids) for task in dag.tasks}
-    assert graph == EXPECTED[dag_id]
+    assert graph == ALL_EXPECTED[dag_id]
 
 
 @pytest.mark.parametrize("dag_id", sorted(EXPECTED))
@@ -167,6 +178,23 @@ def test_example_settings(examples: dict[str, Any], dag_id: str) -> None:
         assert task.lakesail_conn_id == "lakesail_default"
         assert {"workspace_id": task.workspace_id, "session_id": task.session_id} == IDS
         assert task.job_id == "{{ params.job_id }}"
+
+
+def test_flink_example_settings(examples: dict[str, Any]) -> None:
+    dag = examples["flink_savepoint_upgrade"]
+    assert sorted(dag.tags) == ["flink"]
+    assert dag.catchup is False
+    assert dag.timetable.can_be_scheduled is False
+    assert "flink_default" in (dag.doc_md or "")
+    assert set(dag.params.keys()) == {"job_id", "jar_id", "entry_class", "stop"}
+    for task in dag.tasks:
+        assert task.flink_conn_id == "flink_default"
+    tasks = {task.task_id: task for task in dag.tasks}
+    assert tasks["savepoint"].stop == "{{ params.stop }}"
+    assert tasks["wait_for_savepoint"].deferrable is True
+    assert tasks["restore"].savepoint_path == (
+        "{{ ti.xcom_pull(task_ids='push_latest', key='savepoint_location') }}"
+    )
 
 
 def test_example_serializes(examples: dict[str, Any]) -> None:

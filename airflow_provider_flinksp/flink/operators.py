@@ -22,6 +22,20 @@ if TYPE_CHECKING:
     from airflow_provider_flinksp.flink.waiting import WaitTarget
 
 
+def as_bool(value: object, name: str) -> bool:
+    """A flag given as a boolean or, rendered from a template, as ``"true"`` or ``"false"``.
+
+    :param value: the value
+    :param name: the parameter's name, for the message
+    :raises ValueError: for anything else
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError(f"{name} must be true or false, got {str(value)[:60]!r}")
+
+
 class _FlinkOperator(FlinkTask, BaseOperator):
     """What the Flink operators share: the connection and the per-task API settings."""
 
@@ -87,7 +101,8 @@ class FlinkTriggerSavepointOperator(_WaitingOperator):
     :param job_id: the Flink job ID, 32 hex digits (templated)
     :param target_directory: where to write the savepoint (templated; default: the connection's
         extra ``savepoint_dir``, else the cluster's ``state.savepoints.dir``)
-    :param stop: stop the job with this savepoint (stop-with-savepoint: the job ends FINISHED)
+    :param stop: stop the job with this savepoint (stop-with-savepoint: the job ends FINISHED);
+        templated (a rendered ``"true"``/``"false"`` counts)
     :param drain: with ``stop``, drain the pipeline first
     :param wait_for_completion: wait until the savepoint completed (fail if it failed)
     :param poll_interval: seconds between two checks while waiting
@@ -99,7 +114,7 @@ class FlinkTriggerSavepointOperator(_WaitingOperator):
     :param request_timeout: seconds per API request (default: the connection's extra, else 30)
     """
 
-    template_fields: Sequence[str] = ("job_id", "target_directory", "flink_conn_id")
+    template_fields: Sequence[str] = ("job_id", "target_directory", "stop", "flink_conn_id")
     ui_color = "#fff2cc"
 
     def __init__(
@@ -107,13 +122,13 @@ class FlinkTriggerSavepointOperator(_WaitingOperator):
         *,
         job_id: str,
         target_directory: str | None = None,
-        stop: bool = False,
+        stop: bool | str = False,
         drain: bool = False,
         wait_for_completion: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if drain and not stop:
+        if drain and not (isinstance(stop, str) or stop):
             raise ValueError("drain=True needs stop=True: only stop-with-savepoint drains the job")
         self.job_id = job_id
         self.target_directory = target_directory
@@ -128,12 +143,13 @@ class FlinkTriggerSavepointOperator(_WaitingOperator):
         from airflow_provider_flinksp.flink.models import MANUAL
         from airflow_provider_flinksp.flink.waiting import WaitTarget
 
+        stop = as_bool(self.stop, "stop")
         triggered_at = datetime.now(timezone.utc)
         trigger_id = self.hook.trigger_savepoint(
-            self.job_id, target_directory=self.target_directory or None, stop=self.stop, drain=self.drain
+            self.job_id, target_directory=self.target_directory or None, stop=stop, drain=self.drain
         )
         context["ti"].xcom_push(key="trigger_id", value=trigger_id)
-        what = "Stopping the job with a savepoint" if self.stop else "Triggered a savepoint"
+        what = "Stopping the job with a savepoint" if stop else "Triggered a savepoint"
         self.log.info("%s of job %s: trigger ID %s", what, self.job_id, trigger_id)
         triggered = Savepoint(MANUAL, trigger_nonce=trigger_id, triggered_at=triggered_at).to_dict()
         if not self.wait_for_completion:
