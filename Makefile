@@ -9,7 +9,7 @@ PIP_FLAGS = --quiet --disable-pip-version-check --no-input
 PYTEST_FLAGS ?=
 
 .PHONY: test lint typecheck unit test-faults test-airflow2 demo bench fake-server clean \
-	flink-setup test-flink test-flink-airflow2 test-flink-record
+	flink-setup test-flink test-flink-airflow2 test-flink-record demo-flink
 
 $(VENV)/.installed: $(LOCK) pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,11 @@ test-flink-record: flink-setup
 ## make demo: the fake LakeSail server and the example DAG, run by Airflow
 demo: $(VENV)/.installed
 	$(VENV)/bin/python -m airflow_provider_flinksp.demo
+
+## make demo-flink: the Flink example DAG run by Airflow against a real local Flink cluster (real
+## savepoints on disk); the cluster is stopped at the end
+demo-flink: flink-setup
+	FLINKSP_FLINK_BUILD=$(FLINK_BUILD) $(VENV)/bin/python dev/demo_flink.py
 
 ## make fake-server: a fake LakeSail API on 127.0.0.1 to point your own DAGs at
 fake-server: $(VENV)/.installed

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_flinksp.core.hook import ApiHook
-from airflow_provider_flinksp.core.models import Savepoint, SavepointList
+from airflow_provider_flinksp.core.models import Savepoint, SavepointList, json_type
 from airflow_provider_flinksp.core.transport.policy import ErrorKinds, server_text
 from airflow_provider_flinksp.core.transport.settings import ConnectionSettings
 from airflow_provider_flinksp.exceptions import (
@@ -233,6 +233,13 @@ class FlinkRestHook(ApiHook):
         """Async twin of :meth:`describe_job`."""
         return await self._arequest("GET", f"/jobs/{validate_job_id('job_id', job_id)}", parse_job)
 
+    def cancel_job(self, job_id: str) -> None:
+        """Cancel a job (``PATCH /jobs/{job}?mode=cancel``); Flink answers 202 and cancels it soon after.
+
+        :param job_id: the job
+        """
+        self._request("PATCH", f"/jobs/{validate_job_id('job_id', job_id)}?mode=cancel", _json_object)
+
     def upload_jar(self, path: str | Path) -> str:
         """Upload a jar (``POST /jars/upload``); return the jar ID Flink gave it.
 
@@ -312,5 +319,5 @@ def _describe_overview(overview: dict[str, Any]) -> str:
 
 def _json_object(data: object) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise FlinkResponseError("checkpoint statistics should be a JSON object")
+        raise FlinkResponseError(f"the answer should be a JSON object, got {json_type(data)}")
     return data
