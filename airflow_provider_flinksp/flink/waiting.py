@@ -132,8 +132,9 @@ def check(hook: FlinkRestHook, target: WaitTarget) -> Verdict:
             verdict = judge_trigger(target, hook.get_savepoint(job, trigger), None)
             if verdict.status == "waiting":
                 state = hook.describe_job(job)["state"]
-                if state in ENDED_JOB_STATES:  # it may have completed between the two reads
-                    verdict = judge_trigger(target, hook.get_savepoint(job, trigger), state)
+                # it may have completed between the two reads
+                again = hook.get_savepoint(job, trigger) if state in ENDED_JOB_STATES else None
+                verdict = judge_trigger(target, again, state)
         except FlinkSavepointFailedError as exc:
             return Verdict("failed", str(exc))
         return verdict
@@ -159,8 +160,8 @@ async def acheck(hook: FlinkRestHook, target: WaitTarget) -> Verdict:
             verdict = judge_trigger(target, await hook.a_get_savepoint(job, trigger), None)
             if verdict.status == "waiting":
                 state = (await hook.a_describe_job(job))["state"]
-                if state in ENDED_JOB_STATES:
-                    verdict = judge_trigger(target, await hook.a_get_savepoint(job, trigger), state)
+                again = await hook.a_get_savepoint(job, trigger) if state in ENDED_JOB_STATES else None
+                verdict = judge_trigger(target, again, state)
         except FlinkSavepointFailedError as exc:
             return Verdict("failed", str(exc))
         return verdict
