@@ -6,6 +6,8 @@ directory come in as params (rendered when the tasks run), so parsing looks noth
 - ``flink_failing_defer`` / ``flink_failing_poke``: a savepoint to an unwritable directory; the gate fails.
 - ``flink_stop_restore``: stop the job with a savepoint, then run the jar from it.
 - ``flink_latest_idle``: the gate and the latest savepoint without a trigger ID.
+- ``flink_slow_reschedule`` / ``flink_slow_defer``: trigger and gate on a job whose savepoints take
+  a while (each record sleeps), so the gate really waits (rescheduled, or in the trigger).
 
 Failures are appended to the file named by ``FLINKSP_TEST_OUTCOMES``.
 """
@@ -119,3 +121,18 @@ with new_dag("flink_latest_idle") as dag:
     latest = FlinkLatestSavepointOperator(task_id="latest", job_id=JOB, max_age=600)
     gate >> latest
 globals()[dag.dag_id] = dag
+
+for mode in ("reschedule", "defer"):
+    with new_dag(f"flink_slow_{mode}") as dag:
+        trigger = FlinkTriggerSavepointOperator(task_id="trigger", job_id=JOB)
+        gate = FlinkSavepointSensor(
+            task_id="gate",
+            job_id=JOB,
+            trigger_id=TRIGGER_ID,
+            mode="reschedule" if mode == "reschedule" else "poke",
+            deferrable=mode == "defer",
+            poke_interval=0.3,
+            timeout=60,
+        )
+        trigger >> gate
+    globals()[dag.dag_id] = dag

@@ -10,6 +10,7 @@ import socket
 import struct
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ def run_flink_dag(airflow_db: str, flink_conn: str, tmp_path: Path, monkeypatch:
     outcomes = tmp_path / "outcomes.jsonl"
     monkeypatch.setenv(OUTCOMES_ENV, str(outcomes))
 
-    def run(dag_id: str, **params: str) -> Run:
+    def run(dag_id: str, **params: str) -> FlinkRun:
         dag = load_dag("flink_savepoints.py", dag_id)
         dag_run = dag.test(run_conf=params)
         return run_dag_result(dag_run, outcomes)
@@ -45,20 +46,30 @@ def run_flink_dag(airflow_db: str, flink_conn: str, tmp_path: Path, monkeypatch:
     return run
 
 
-def run_dag_result(dag_run: Any, outcomes_file: Path) -> Run:
+@dataclass
+class FlinkRun(Run):
+    """What one ``dag.test()`` left behind, and how often its ``gate`` task was rescheduled."""
+
+    gate_reschedules: int = 0
+
+
+def run_dag_result(dag_run: Any, outcomes_file: Path) -> FlinkRun:
     """What ``run_dag`` collects, for a run already made (``dag.test`` with a conf)."""
     from tests.test_operators_dags import read_xcoms
+    from tests.test_sensor_dags import _reschedule_count
 
     outcomes: dict[str, dict[str, str]] = {}
     if outcomes_file.exists():
         for line in outcomes_file.read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
             outcomes[record["task_id"]] = record
-    return Run(
+    instances = {ti.task_id: ti for ti in dag_run.get_task_instances()}
+    return FlinkRun(
         state=str(dag_run.state),
-        task_states={ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()},
+        task_states={task_id: str(ti.state) for task_id, ti in instances.items()},
         xcoms=read_xcoms(dag_run),
         outcomes=outcomes,
+        gate_reschedules=_reschedule_count(dag_run, instances["gate"]) if "gate" in instances else 0,
     )
 
 
@@ -158,6 +169,45 @@ def test_gate_and_latest_without_a_trigger_id(run_flink_dag: Any, rest: FlinkRes
     assert run.xcoms[("latest", "savepoint_location")] == location.location
     assert run.xcoms[("latest", "return_value")]["triggerType"] == "UNKNOWN"
     assert run.xcoms[("latest", "return_value")]["triggeredAt"].endswith("Z")
+
+
+@pytest.fixture
+def slow_job(rest: FlinkRest, counter_jar_id: str, started_jobs: list[str]) -> str:
+    """A running counter job whose every record takes 1.5 s: a savepoint waits for the record in hand."""
+    job_id = rest.run_jar(counter_jar_id, entryClass="Counter", programArgsList=["--sleep-ms", "1500"])
+    started_jobs.append(job_id)
+    rest.wait_running(job_id)
+    return job_id
+
+
+@pytest.mark.parametrize("mode", ["reschedule", "defer"])
+def test_gate_waits_for_a_slow_savepoint(
+    run_flink_dag: Any, rest: FlinkRest, slow_job: str, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    from airflow_provider_flinksp.triggers import FlinkSavepointTrigger
+
+    polls: list[str] = []
+    original = FlinkSavepointTrigger.acheck
+
+    async def spy(self: FlinkSavepointTrigger) -> Any:
+        verdict = await original(self)
+        polls.append(verdict.status)
+        return verdict
+
+    monkeypatch.setattr(FlinkSavepointTrigger, "acheck", spy)
+    run = run_flink_dag(f"flink_slow_{mode}", job_id=slow_job)
+    assert run.state == "success", run.outcomes
+    savepoint = run.xcoms[("gate", "return_value")]
+    assert savepoint["triggerNonce"] == run.xcoms[("trigger", "trigger_id")]
+    assert (Path(savepoint["location"].removeprefix("file:")) / "_metadata").is_file()
+    status = rest.savepoint_status(slow_job, savepoint["triggerNonce"])
+    assert status["operation"]["location"] == savepoint["location"]
+    if mode == "defer":  # the wait happened in the trigger: at least one "in progress" first
+        assert polls[0] == "waiting"
+        assert polls[-1] == "success"
+    else:
+        assert polls == []
+        assert run.gate_reschedules >= 1
 
 
 # ---------------------------------------------------------------------------- a retried trigger POST
