@@ -6,6 +6,9 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.api.java.tuple.Tuple3;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 
@@ -16,13 +19,15 @@ import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
  * state -> discarding sink. Every operator has a uid, so a savepoint's state maps back on restore.
  *
  * <p>Arguments (all optional): {@code --sleep-ms N} (default 10), {@code --keys N} (default 4),
- * {@code --name NAME} (the job's name, default "counter").
+ * {@code --name NAME} (the job's name, default "counter"), {@code --snapshot-ms N} (default 0: how long
+ * the throttle takes to snapshot, so that a savepoint takes at least that long).
  */
 public class Counter {
 
     public static void main(String[] args) throws Exception {
         long sleepMs = 10;
         long keys = 4;
+        long snapshotMs = 0;
         String name = "counter";
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
@@ -37,6 +42,9 @@ public class Counter {
                 case "--keys":
                     keys = Long.parseLong(value);
                     break;
+                case "--snapshot-ms":
+                    snapshotMs = Long.parseLong(value);
+                    break;
                 case "--name":
                     name = value;
                     break;
@@ -50,7 +58,7 @@ public class Counter {
         env.fromSequence(1, Long.MAX_VALUE)
                 .uid("source")
                 .name("sequence")
-                .map(new Throttle(sleepMs))
+                .map(new Throttle(sleepMs, snapshotMs))
                 .uid("throttle")
                 .name("throttle")
                 .keyBy(new ByRemainder(keyCount))
@@ -63,13 +71,28 @@ public class Counter {
         env.execute(name);
     }
 
-    /** Passes each element on after sleeping, so the job runs for ever at a gentle pace. */
-    public static final class Throttle implements MapFunction<Long, Long> {
+    /**
+     * Passes each element on after sleeping, so the job runs for ever at a gentle pace; sleeps while
+     * snapshotting, so a savepoint takes a known while. It keeps no state.
+     */
+    public static final class Throttle implements MapFunction<Long, Long>, CheckpointedFunction {
         private final long sleepMs;
+        private final long snapshotMs;
 
-        Throttle(long sleepMs) {
+        Throttle(long sleepMs, long snapshotMs) {
             this.sleepMs = sleepMs;
+            this.snapshotMs = snapshotMs;
         }
+
+        @Override
+        public void snapshotState(FunctionSnapshotContext context) throws Exception {
+            if (snapshotMs > 0) {
+                Thread.sleep(snapshotMs);
+            }
+        }
+
+        @Override
+        public void initializeState(FunctionInitializationContext context) {}
 
         @Override
         public Long map(Long value) throws Exception {

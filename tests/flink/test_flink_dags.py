@@ -173,8 +173,9 @@ def test_gate_and_latest_without_a_trigger_id(run_flink_dag: Any, rest: FlinkRes
 
 @pytest.fixture
 def slow_job(rest: FlinkRest, counter_jar_id: str, started_jobs: list[str]) -> str:
-    """A running counter job whose every record takes 1.5 s: a savepoint waits for the record in hand."""
-    job_id = rest.run_jar(counter_jar_id, entryClass="Counter", programArgsList=["--sleep-ms", "1500"])
+    """A running counter job whose savepoints take at least 2 s (its throttle sleeps while snapshotting)."""
+    args = ["--snapshot-ms", "2000", "--name", "counter-slow-savepoints"]
+    job_id = rest.run_jar(counter_jar_id, entryClass="Counter", programArgsList=args)
     started_jobs.append(job_id)
     rest.wait_running(job_id)
     return job_id
@@ -202,7 +203,7 @@ def test_gate_waits_for_a_slow_savepoint(
     assert (Path(savepoint["location"].removeprefix("file:")) / "_metadata").is_file()
     status = rest.savepoint_status(slow_job, savepoint["triggerNonce"])
     assert status["operation"]["location"] == savepoint["location"]
-    if mode == "defer":  # the wait happened in the trigger: at least one "in progress" first
+    if mode == "defer":  # the wait happened in the trigger: "in progress" at least once
         assert polls[0] == "waiting"
         assert polls[-1] == "success"
     else:
