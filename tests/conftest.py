@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 
@@ -23,6 +24,7 @@ os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
 import pytest  # noqa: E402
 
 from airflow_provider_flinksp.testing import FakeLakeSail  # noqa: E402
+from tests.flink_playback import Playback  # noqa: E402
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -70,3 +72,15 @@ def set_body_cap(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
 def bearer(token: str) -> dict[str, object]:
     """The ConnectionSettings fields of a bearer-token connection."""
     return {"authorization": f"Bearer {token}", "secrets": (token,)}
+
+
+@pytest.fixture
+def flink(monkeypatch: pytest.MonkeyPatch) -> Iterator[Playback]:
+    """A playback of Flink's recorded responses on 127.0.0.1; ``flink_default`` points at it."""
+    import json
+
+    server = Playback()
+    value = {"conn_type": "flink", "host": server.url, "extra": {"retry_delay": 0.01}}
+    monkeypatch.setenv("AIRFLOW_CONN_FLINK_DEFAULT", json.dumps(value))
+    yield server
+    server.close()
