@@ -31,6 +31,7 @@ import pytest
 import requests.utils
 
 from airflow_provider_flinksp._compat import AIRFLOW_V3
+from airflow_provider_flinksp.core.models import Savepoint, SavepointList
 from airflow_provider_flinksp.exceptions import (
     LakeSailApiError,
     LakeSailConnectionError,
@@ -38,7 +39,6 @@ from airflow_provider_flinksp.exceptions import (
     LakeSailResponseError,
 )
 from airflow_provider_flinksp.hooks import LakeSailHook
-from airflow_provider_flinksp.models import Savepoint, SavepointList
 from tests.hostile import (
     Conn,
     HostileServer,

@@ -117,6 +117,9 @@ async def session_for(
             cookie_jar=aiohttp.DummyCookieJar(),
             headers={"Accept": "application/json", "User-Agent": user_agent},
             trust_env=False,
+            # the same header limits as http.client (the sync path), so both read the same heads
+            max_line_size=65536,
+            max_field_size=65536,
         )
         # aiohttp would quietly send a GET again when a kept-alive connection breaks; the policy
         # is the one place that decides (and counts) every attempt.
@@ -216,8 +219,8 @@ def _failure(exc: BaseException) -> tuple[Failure, str]:
         return Failure.NOT_SENT, "could not connect (connection refused or host unreachable)"
     if isinstance(exc, aiohttp.InvalidURL):
         return Failure.FATAL, "the URL is not valid"
-    if isinstance(exc, aiohttp.ClientResponseError):  # includes a malformed response head
-        return Failure.MAYBE_SENT, "the response was not valid HTTP"
+    if isinstance(exc, aiohttp.ClientResponseError):  # a malformed head: a broken server
+        return Failure.FATAL, "the response was not valid HTTP"
     if isinstance(exc, aiohttp.ClientPayloadError):
         return Failure.MAYBE_SENT, "connection broken while reading the response"
     if isinstance(exc, (aiohttp.ClientError, OSError)):

@@ -194,7 +194,7 @@ def send(
         finally:
             if watch.fired:
                 response.close()  # never hand a shut socket back to the pool
-    except (requests.RequestException, OSError) as exc:  # OSError: a CA bundle that cannot be read
+    except (requests.RequestException, OSError, ValueError) as exc:  # OSError: an unreadable CA bundle
         if watch.fired:
             raise TransportError(Failure.MAYBE_SENT, f"timed out after {timeout:g} s") from None
         raise TransportError(*_failure(exc)) from None
@@ -227,6 +227,10 @@ def _read(response: requests.Response) -> bytes | None:
 def _failure(exc: Exception) -> tuple[Failure, str]:
     import requests
 
+    if isinstance(exc, (requests.exceptions.InvalidHeader, ValueError)) and not isinstance(
+        exc, requests.exceptions.InvalidURL
+    ):  # a malformed head (two Content-Lengths), a negative chunk size: a broken server
+        return Failure.FATAL, "the response was not valid HTTP"
     if not isinstance(exc, requests.RequestException):
         return Failure.FATAL, f"the CA bundle (connection extra 'verify') cannot be loaded: {exc}"
     if isinstance(exc, requests.exceptions.SSLError):
