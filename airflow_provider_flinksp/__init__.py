@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_flinksp.lakesail.connection import CONNECTION_FORM
+from airflow_provider_flinksp.lakesail.connection import CONNECTION_FIELDS, CONNECTION_FORM
 
 __version__ = "0.1.0"
 
@@ -42,6 +42,7 @@ def get_provider_info() -> dict[str, Any]:
                 "connection-type": "lakesail",
                 "hook-class-name": "airflow_provider_flinksp.hooks.LakeSailHook",
                 "hook-name": "LakeSail",
+                "conn-fields": CONNECTION_FIELDS,
                 "ui-field-behaviour": CONNECTION_FORM,
             }
         ],

@@ -19,7 +19,7 @@ from airflow_provider_flinksp.exceptions import (
     LakeSailError,
     LakeSailResponseError,
 )
-from airflow_provider_flinksp.lakesail.connection import CONNECTION_FORM
+from airflow_provider_flinksp.lakesail.connection import CONNECTION_FIELDS, CONNECTION_FORM
 from airflow_provider_flinksp.lakesail.ids import validate_resource_id
 from airflow_provider_flinksp.lakesail.models import parse_session_job
 
@@ -59,6 +59,13 @@ class LakeSailHook(ApiHook):
     ) -> None:
         super().__init__(lakesail_conn_id, retry_limit=retry_limit, retry_delay=retry_delay, timeout=timeout)
         self.lakesail_conn_id = lakesail_conn_id
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The typed extras as form widgets on Airflow 2.11 (Airflow 3 reads ``conn-fields``)."""
+        from airflow_provider_flinksp.core.connection_form import form_widgets
+
+        return form_widgets(CONNECTION_FIELDS)
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
