@@ -16,7 +16,7 @@ import requests
 
 from airflow_provider_flinksp.testing import FakeClock, FakeJob, FakeLakeSail, FakeLakeSailError
 from airflow_provider_flinksp.testing.__main__ import main as cli_main
-from airflow_provider_flinksp.testing.fake_server import format_timestamp
+from airflow_provider_flinksp.testing import format_timestamp
 
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
