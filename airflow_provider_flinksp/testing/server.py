@@ -295,7 +295,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reply(self, status: int, body: bytes, content_type: str, headers: Sequence[tuple[str, str]]) -> None:
         try:
-            self.send_response(status)
+            self.send_response_only(status)  # no Date or Server header, no per-request log line
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             for name, value in headers:
