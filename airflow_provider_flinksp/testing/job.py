@@ -12,7 +12,7 @@ import secrets
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -98,36 +98,65 @@ class FakeJob:
     ``appear_delay`` and ``history_max_count`` are plain attributes (None: the server's default).
     """
 
-    def __init__(self, owner: Owner, workspace: str, session: str, job_id: str, **spec: Any) -> None:
-        """Create the job; use ``FakeState.add_job`` rather than this.
+    def __init__(
+        self,
+        owner: Owner,
+        workspace: str,
+        session: str,
+        job_id: str,
+        *,
+        state: str = "RUNNING",
+        periodic_interval: float | None = None,
+        history_max_count: int | None = None,
+        savepoint_duration: float | None = None,
+        appear_delay: float | None = None,
+        completed: Iterable[Mapping[str, Any]] | None = None,
+        name: str | None = None,
+        flink_configuration: Mapping[str, str] | None = None,
+        args: Sequence[str] | None = None,
+        jar_uri: str | None = None,
+        entry_class: str | None = None,
+        start_at: float | None = None,
+    ) -> None:
+        """Create the job; use ``FakeLakeSail.add_job`` (or ``POST .../jobs``) rather than this.
 
         :param owner: the state that holds it (its lock, clock and defaults)
         :param workspace: workspace ID
         :param session: session ID
         :param job_id: job ID
-        :param spec: the keywords of ``FakeState.add_job``, plus ``jar_uri``, ``entry_class`` and
-            ``start_at`` (when a ``PENDING`` job starts running by itself)
+        :param state: initial state
+        :param periodic_interval: seconds between periodic savepoints (from now), or None
+        :param history_max_count: keep only the newest N completed savepoints, or None for all
+        :param savepoint_duration: seconds pending (None: the owner's)
+        :param appear_delay: seconds before a triggered savepoint is listed (None: the owner's)
+        :param completed: savepoint dicts in API shape to preload as completed, oldest first
+        :param name: job name (default derived from the ID)
+        :param flink_configuration: the job's ``flinkConfiguration``
+        :param args: the job's program arguments
+        :param jar_uri: the job's ``jarUri``
+        :param entry_class: the job's ``entryClass``
+        :param start_at: when a ``PENDING`` job starts running by itself, or None for never
         """
+        if history_max_count is not None and history_max_count < 0:
+            raise ValueError("history_max_count must not be negative")
         self._owner = owner
         self.workspace, self.session, self.id = workspace, session, job_id
-        name: str | None = spec.get("name")
         self.name = name if name is not None else f"{job_id.lower()}-job"
-        self.flink_configuration: dict[str, str] = dict(spec.get("flink_configuration") or {})
-        self.args: list[str] = list(spec.get("args") or [])
-        self.jar_uri: str | None = spec.get("jar_uri")
-        self.entry_class: str | None = spec.get("entry_class")
-        self.history_max_count: int | None = spec.get("history_max_count")
-        self.savepoint_duration: float | None = spec.get("savepoint_duration")
-        self.appear_delay: float | None = spec.get("appear_delay")
+        self.flink_configuration = dict(flink_configuration or {})
+        self.args = list(args or [])
+        self.jar_uri, self.entry_class = jar_uri, entry_class
+        self.history_max_count = history_max_count
+        self.savepoint_duration = savepoint_duration
+        self.appear_delay = appear_delay
         self.created_at = self.updated_at = now = owner.clock()
         self.flink_job_id = uuid.uuid5(uuid.NAMESPACE_URL, f"lakesail:{workspace}/{session}/{job_id}").hex
-        self._state = _check_state(spec.get("state", "RUNNING"))
-        self._start_at: float | None = spec.get("start_at")
-        self._periodic_interval = _check_interval(spec.get("periodic_interval"))
+        self._state = _check_state(state)
+        self._start_at = start_at
+        self._periodic_interval = _check_interval(periodic_interval)
         self._next_tick = None if self._periodic_interval is None else now + self._periodic_interval
         self._pending: _Savepoint | None = None
         self._queued: deque[_Savepoint] = deque()
-        self._completed: list[dict[str, Any]] = [dict(item) for item in spec.get("completed") or []]
+        self._completed: list[dict[str, Any]] = [dict(item) for item in completed or ()]
         self._fail_remaining = 0
         self._trim()
 

@@ -56,7 +56,7 @@ def _limit(query: dict[str, list[str]]) -> int | None:
     text = query.get("limit", [None])[-1]
     if text is None:
         return None
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise FakeLakeSailError(400, f"limit must be an integer from 1 to 100, got {text!r}")
     return int(text)
 

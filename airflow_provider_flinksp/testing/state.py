@@ -123,15 +123,10 @@ class FakeState:
         :param workspace: workspace ID
         :param session: session ID
         :param job: job ID
-        :param options: ``state``, ``periodic_interval``, ``history_max_count``, ``savepoint_duration``,
-            ``completed``, ``appear_delay``, ``name``, ``flink_configuration``, ``args`` (see
-            :meth:`FakeLakeSail.add_job`)
+        :param options: the keywords of :class:`~airflow_provider_flinksp.testing.job.FakeJob`
         :raises ValueError: for a bad ID or option, or a job that already exists
         """
         validate_resource_id("job ID", job)
-        limit = options.get("history_max_count")
-        if limit is not None and limit < 0:
-            raise ValueError("history_max_count must not be negative")
         with self.lock:
             self.add_session(workspace, session)
             if (workspace, session, job) in self._jobs:
