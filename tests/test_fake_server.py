@@ -571,7 +571,8 @@ def test_keep_alive(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
     started = time.perf_counter()
     for _ in range(200):
         assert session.get(job.savepoints_path).status_code == 200
-    assert time.perf_counter() - started < 1.0
+    # Nagle's algorithm against delayed ACKs would cost ~40 ms a request (8 s); allow for a loaded machine.
+    assert time.perf_counter() - started < 3.0
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
     for method in ("GET", "POST", "GET"):
         conn.request(method, job.savepoints_path, body=b"{}" if method == "POST" else None, headers=AUTH)
