@@ -327,17 +327,26 @@ def test_outage_window_cleared_by_timer(
     record_property: Callable[[str, object], None],
     suite_log: SuiteLog,
 ) -> None:
-    """A 1.5 s window in which every read answers 503 (cleared by a timer thread) does not fail a
-    poke-mode gate whose timeout is longer; the hook gave up more than once meanwhile."""
+    """A 1.5 s window in which every read answers 503 (cleared by a timer thread from the first
+    read on, however long Airflow takes to start the run) does not fail a poke-mode gate whose
+    timeout is longer; the hook gave up more than once meanwhile."""
     tally = FaultTally.attach(fake)
     fake.add_fault("status", status=503, times=None, method="GET")
-    window = 1.5
-    timer = threading.Timer(window, fake.clear_faults)
+    window, done = 1.5, threading.Event()
+
+    def clear_after_window() -> None:
+        while not tally.faults and not done.wait(0.01):
+            pass
+        if not done.wait(window):
+            fake.clear_faults()
+
+    timer = threading.Thread(target=clear_after_window, daemon=True)
     timer.start()
     try:
         numbers = _run_and_check(dags, "faults_outage_poke", fake, airflow_db, tally)
     finally:
-        timer.cancel()
+        done.set()
+        timer.join()
     _report(numbers, record_property, suite_log, seed=None, mode="outage-window-poke")
     retry_limit = dags.PROFILES["outage"]["api_retry_limit"]
     # Several whole calls failed (the hook gave up) before the window closed.
