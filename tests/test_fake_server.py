@@ -125,6 +125,8 @@ def test_auth(srv: FakeLakeSail, job: FakeJob, clock: FakeClock) -> None:
         assert (resp.status_code, resp.headers["WWW-Authenticate"]) == (401, "Bearer")
         assert isinstance(resp.json()["message"], str)
     assert requests.get(srv.url + "/nope").status_code == 401  # before routing
+    srv.token = "rotated"
+    assert requests.get(srv.url + job.path, headers={"Authorization": "Bearer rotated"}).status_code == 200
     with FakeLakeSail(token=None, clock=clock) as server:
         assert requests.get(server.url + "/api/org/v1/me").status_code == 200
 

@@ -52,7 +52,7 @@ class FakeLakeSail:
         job_start_delay: float = 0.5,
         page_size: int = 100,
     ) -> None:
-        self.token = token
+        self._token = token
         self.host = host
         self.state = FakeState(
             clock=clock,
@@ -130,7 +130,18 @@ class FakeLakeSail:
         """How many TCP connections have been accepted so far (to check keep-alive reuse)."""
         return self.log.connection_count
 
-    # ------------------------------------------------------------------ settings, read through to the state
+    # ------------------------------------------------------------------ settings
+
+    @property
+    def token(self) -> str | None:
+        """The bearer token clients must send (None: no authentication); settable, also while serving."""
+        return self._token
+
+    @token.setter
+    def token(self, value: str | None) -> None:
+        self._token = value
+        if self._httpd is not None:
+            self._httpd.token = value
 
     @property
     def clock(self) -> Callable[[], float]:
