@@ -28,11 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--savepoint-duration",
         "--duration",
         dest="duration",
+        metavar="SECONDS",
         type=float,
         default=5.0,
         help="seconds a savepoint stays pending",
     )
-    parser.add_argument("--periodic", type=float, default=None, help="seconds between periodic savepoints")
+    parser.add_argument(
+        "--periodic", metavar="SECONDS", type=float, default=None, help="seconds between periodic savepoints"
+    )
     parser.add_argument(
         "--pending-policy",
         choices=PENDING_POLICIES,
@@ -40,10 +43,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="a manual savepoint while one is pending: refused with 409 or 400, or queued (202)",
     )
     parser.add_argument(
-        "--job-start-delay", type=float, default=0.5, help="seconds a created session job is PENDING"
+        "--job-start-delay",
+        metavar="SECONDS",
+        type=float,
+        default=0.5,
+        help="seconds a created session job is PENDING",
     )
-    parser.add_argument("--history", type=int, default=None, help="keep only the newest N completed")
-    parser.add_argument("--appear-delay", type=float, default=0.0, help="seconds before a trigger is listed")
+    parser.add_argument(
+        "--history", metavar="N", type=int, default=None, help="keep only the newest N completed"
+    )
+    parser.add_argument(
+        "--appear-delay",
+        metavar="SECONDS",
+        type=float,
+        default=0.0,
+        help="seconds before a trigger is listed",
+    )
     return parser
 
 
