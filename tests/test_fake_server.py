@@ -6,6 +6,8 @@ import http.client
 import json
 import re
 import shlex
+import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -505,6 +507,20 @@ def test_fault_stall(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
     with pytest.raises(requests.Timeout):
         session.get(job.savepoints_path, timeout=0.1)
     assert [a.fault for a in srv.arrivals] == ["stall", "stall"]  # recorded on arrival
+
+
+def test_client_gone_before_the_answer(
+    srv: FakeLakeSail, job: FakeJob, capfd: pytest.CaptureFixture[str]
+) -> None:
+    srv.add_fault("stall", seconds=0.3, times=2)
+    for _ in range(2):
+        sock = socket.create_connection(("127.0.0.1", srv.port))
+        sock.sendall(f"GET {job.savepoints_path} HTTP/1.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n".encode())
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # a reset, before the fake answers
+    time.sleep(0.5)
+    assert [r.status for r in srv.requests] == [200, 200]
+    assert "Traceback" not in capfd.readouterr().err  # the server shrugs it off
 
 
 def test_fault_body_and_redirect(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:

@@ -306,8 +306,8 @@ class _Handler(BaseHTTPRequestHandler):
             if self.command != "HEAD":
                 self.wfile.write(body)
             self.wfile.flush()
-        except OSError:
-            self.close_connection = True
+        except OSError:  # the client has gone
+            self._discard_output()
 
     def _reset(self) -> None:
         """Drop the connection with a TCP reset (SO_LINGER 0) and no response."""
@@ -315,6 +315,12 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
         self.rfile.close()  # the file objects hold references that keep the descriptor open
-        self.wfile.close()
-        self.wfile = io.BytesIO()  # http.server flushes wfile after the handler returns
+        self._discard_output()
         self.connection.close()
+
+    def _discard_output(self) -> None:
+        """Close the connection's output, dropping anything unsent, and stop serving it."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.wfile.close()
+        self.wfile = io.BytesIO()  # http.server flushes wfile after the handler returns
