@@ -11,6 +11,7 @@ import struct
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -63,8 +64,8 @@ class Api(requests.Session):
         self.root = root
         self.headers.update(AUTH)
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        return super().request(method, self.root + str(url), *args, **kwargs)
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().request(method, self.root + url, *args, **kwargs)
 
 
 @pytest.fixture
@@ -87,18 +88,6 @@ def raw_request(srv: FakeLakeSail, method: str, path: str, headers: dict[str, st
 
 
 # ---------------------------------------------------------------------------- server and routes
-
-
-def test_start_stop_and_url(clock: FakeClock) -> None:
-    server = FakeLakeSail(clock=clock)
-    with pytest.raises(RuntimeError):
-        _ = server.url
-    assert server.start() is server
-    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", server.url)
-    assert (server.token, server.running) == ("test-token", True)
-    server.stop()
-    assert not server.running
-    server.stop()  # idempotent
 
 
 def test_timestamp_format() -> None:
@@ -215,6 +204,10 @@ def test_failures_vanish(srv: FakeLakeSail, job: FakeJob, clock: FakeClock) -> N
         assert len(job.savepoints()["pending"]) == 1
         clock.advance(1)
     assert len(job.savepoints()["completed"]) == 1
+    srv.trigger("WS1", "SESS1", "JOB1")
+    clock.advance(5)
+    job.state = "FAILED"  # the savepoint finished before the change, so it completed
+    assert len(job.savepoints()["completed"]) == 2
 
 
 @pytest.mark.parametrize("state", ["PENDING", "FAILED", "DELETING"])
@@ -223,13 +216,6 @@ def test_not_running_409(srv: FakeLakeSail, job: FakeJob, session: Api, state: s
     resp = session.post(job.savepoints_path)
     assert resp.status_code == 409
     assert state in resp.json()["message"]
-
-
-def test_pending_savepoint_survives_state_change(srv: FakeLakeSail, job: FakeJob, clock: FakeClock) -> None:
-    srv.trigger("WS1", "SESS1", "JOB1")
-    clock.advance(5)
-    job.state = "FAILED"  # the savepoint finished before the change, so it completed
-    assert len(srv.savepoints("WS1", "SESS1", "JOB1")["completed"]) == 1
 
 
 def test_in_process_helpers(srv: FakeLakeSail, job: FakeJob) -> None:
@@ -254,15 +240,8 @@ def test_in_process_helpers(srv: FakeLakeSail, job: FakeJob) -> None:
 
 def test_one_pending_at_a_time_409(srv: FakeLakeSail, job: FakeJob) -> None:
     url = srv.url + job.savepoints_path
-    statuses: list[int] = []
-    threads = [
-        threading.Thread(target=lambda: statuses.append(requests.post(url, headers=AUTH).status_code))
-        for _ in range(8)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: requests.post(url, headers=AUTH).status_code, range(8)))
     assert sorted(statuses) == [202] + [409] * 7
     assert requests.post(url, headers=AUTH).json() == {"message": "a savepoint is already pending"}
     assert srv.triggered_count("WS1", "SESS1", "JOB1") == 1
@@ -406,17 +385,10 @@ def test_list_session_jobs_pages(srv: FakeLakeSail, job: FakeJob, session: Api) 
     everything = {"items": [srv.get_job("WS1", "SESS1", i).summary() for i in ids]}
     assert session.get(JOBS, params={"limit": 7}).json() == everything
     assert "marker" not in session.get(JOBS).json()
+    srv.state.page_size = 2  # the server's own cap, whatever the limit
+    assert len(session.get(JOBS, params={"limit": 100}).json()["items"]) == 2
     srv.add_session("WS1", "EMPTY")
     assert session.get(f"{WS}/sessions/EMPTY/jobs").json() == {"items": []}
-
-
-def test_page_size_caps_pages(clock: FakeClock) -> None:
-    with FakeLakeSail(clock=clock, page_size=2) as server:
-        for name in ("A", "B", "C"):
-            server.add_job("WS1", "SESS1", name)
-        body = requests.get(server.url + JOBS, params={"limit": 100}, headers=AUTH).json()
-        assert [item["id"] for item in body["items"]] == ["A", "B"]
-        assert "marker" in body
 
 
 def test_list_bad_query_400(session: Api, job: FakeJob) -> None:
@@ -432,7 +404,6 @@ def test_list_bad_query_400(session: Api, job: FakeJob) -> None:
         (b"{", "not valid JSON"),
         (b"[]", "JSON object"),
         ({"flinkConfiguration": {}, "job": {"args": []}}, "name"),
-        ({**SPEC, "name": ""}, "name"),
         ({**SPEC, "name": 7}, "name"),
         ({"name": "x", "job": {"args": []}}, "flinkConfiguration"),
         ({**SPEC, "flinkConfiguration": ["a"]}, "flinkConfiguration"),
@@ -440,13 +411,10 @@ def test_list_bad_query_400(session: Api, job: FakeJob) -> None:
             {**SPEC, "flinkConfiguration": {"parallelism.default": 2}},
             "flinkConfiguration['parallelism.default']",
         ),
-        ({**SPEC, "flinkConfiguration": {"a": None}}, "flinkConfiguration['a']"),
         ({"name": "x", "flinkConfiguration": {}}, "job is required"),
         ({**SPEC, "job": {}}, "job.args"),
-        ({**SPEC, "job": {"args": "--x"}}, "job.args"),
         ({**SPEC, "job": {"args": ["--x", 1]}}, "job.args"),
         ({**SPEC, "job": {"args": [], "jarUri": 3}}, "job.jarUri"),
-        ({**SPEC, "job": {"args": [], "entryClass": ["A"]}}, "job.entryClass"),
     ],
 )
 def test_create_bad_spec_400(srv: FakeLakeSail, job: FakeJob, session: Api, body: Any, problem: str) -> None:
@@ -602,13 +570,25 @@ def test_keep_alive(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
     assert srv.connection_count == 2
 
 
-def test_connection_close_and_stop(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
-    status, headers, _ = raw_request(srv, "GET", job.savepoints_path, {**AUTH, "Connection": "close"})
+def test_start_stop_and_connection_close(clock: FakeClock) -> None:
+    server = FakeLakeSail(clock=clock)
+    with pytest.raises(RuntimeError):
+        _ = server.url
+    assert server.start() is server
+    assert (server.token, server.running, server.url) == (
+        "test-token",
+        True,
+        f"http://127.0.0.1:{server.port}",
+    )
+    status, headers, _ = raw_request(server, "GET", "/api/org/v1/me", {**AUTH, "Connection": "close"})
     assert (status, headers["Connection"]) == (200, "close")
-    assert session.get(job.savepoints_path).status_code == 200
-    srv.stop()
-    with pytest.raises(requests.ConnectionError):
-        session.get(job.savepoints_path, timeout=2)
+    with Api(server.url) as session:
+        assert session.get("/api/org/v1/me").status_code == 200
+        server.stop()  # drops the kept-alive connection
+        with pytest.raises(requests.ConnectionError):
+            session.get("/api/org/v1/me", timeout=2)
+    assert not server.running
+    server.stop()  # idempotent
 
 
 def test_request_records(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
