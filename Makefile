@@ -49,14 +49,15 @@ FLINK_BUILD ?= build/flink
 flink-setup: $(VENV)/.installed
 	PYTHON=$(VENV)/bin/python sh tests/flink/get_flink.sh $(FLINK_BUILD)
 
-## make test-flink: the tests against a real local Flink cluster, on Airflow 3.3
+## make test-flink: the tests under tests/flink (their fixtures live there), against a real local
+## Flink cluster started for the run, on Airflow 3.3
 test-flink: flink-setup
-	FLINKSP_FLINK_BUILD=$(FLINK_BUILD) $(VENV)/bin/python -m pytest -m flink $(PYTEST_FLAGS)
+	FLINKSP_FLINK_BUILD=$(FLINK_BUILD) $(VENV)/bin/python -m pytest -m flink tests/flink $(PYTEST_FLAGS)
 
 ## make test-flink-airflow2: the same on Airflow 2.11
 test-flink-airflow2: $(VENV2)/.installed
 	PYTHON=$(VENV2)/bin/python sh tests/flink/get_flink.sh $(FLINK_BUILD)
-	FLINKSP_FLINK_BUILD=$(FLINK_BUILD) $(VENV2)/bin/python -m pytest -m flink $(PYTEST_FLAGS)
+	FLINKSP_FLINK_BUILD=$(FLINK_BUILD) $(VENV2)/bin/python -m pytest -m flink tests/flink $(PYTEST_FLAGS)
 
 ## make test-flink-record: rewrite tests/flink/responses/*.json from the real cluster's answers
 test-flink-record: flink-setup

@@ -77,6 +77,7 @@ logger.netty.level = WARN
 """
 
 _PR_SET_PDEATHSIG = 1
+_PREFIX = "flinksp-flink-"
 _LIVE: set[FlinkCluster] = set()
 
 
@@ -96,6 +97,34 @@ def _die_with_parent() -> None:
     os.setsid()
     with contextlib.suppress(Exception):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_homes() -> list[Path]:
+    """Remove the temp directories of clusters whose Python process died without cleaning up
+    (SIGKILL: its JVMs died with it, by the parent-death signal, but the files stayed).
+
+    Only directories named ``flinksp-flink-*`` holding an ``owner.pid`` of a dead process.
+    """
+    removed = []
+    for home in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*"):
+        try:
+            pid = int((home / "owner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        if not _pid_alive(pid):
+            shutil.rmtree(home, ignore_errors=True)
+            removed.append(home)
+    return removed
 
 
 def _stop_all_live() -> None:
@@ -164,7 +193,9 @@ class FlinkCluster:
         if not list(self.lib.glob("flink-dist-*.jar")):
             raise FlinkClusterError(f"no Flink jars in {self.lib}: run `make flink-setup` first")
         began = time.monotonic()
-        self.home = Path(tempfile.mkdtemp(prefix="flinksp-flink-"))
+        remove_stale_homes()
+        self.home = Path(tempfile.mkdtemp(prefix=_PREFIX))
+        (self.home / "owner.pid").write_text(str(os.getpid()))
         _LIVE.add(self)
         try:
             self._write_config()

@@ -7,8 +7,10 @@ out) and gets a longer timeout, since the first one waits for the cluster to sta
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import pytest
 import requests
@@ -42,9 +44,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def flink_cluster() -> Iterator[FlinkCluster]:
     """A local Flink 2.3 cluster (JobManager + TaskManager) on free ports, stopped at the end.
 
-    Stopped by the finalizer even when a test fails or the run is interrupted; an ``atexit`` hook
-    and the JVMs' parent-death signal cover the rest.
+    Stopped at teardown even when a test fails or the run is interrupted (Ctrl-C or SIGTERM); an
+    ``atexit`` hook and the JVMs' parent-death signal cover the rest, and a later run removes the
+    temp directory a SIGKILLed run left behind.
     """
+    # SIGTERM (e.g. a CI job's cancel) interrupts the run like Ctrl-C, so finalizers still run.
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
     cluster = FlinkCluster(build_dir=BUILD)
     try:
         cluster.start()
@@ -53,6 +60,12 @@ def flink_cluster() -> Iterator[FlinkCluster]:
         yield cluster
     finally:
         cluster.stop()
+        if previous == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 @pytest.fixture(scope="session")
