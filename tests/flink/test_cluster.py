@@ -115,6 +115,44 @@ def test_savepoint_with_client_trigger_id(rest: FlinkRest, counter_job: str, tmp
     assert [entry["external_path"] for entry in latest["history"]] == [location]  # type: ignore[union-attr]
 
 
+def test_trigger_id_is_the_operation_key(rest: FlinkRest, counter_job: str, tmp_path: Path) -> None:
+    """Flink keys the operation by (job, triggerId) alone: the body of a repeat is ignored, even
+    a stop's. So a retried POST is safe, and a trigger ID must never be reused for another purpose."""
+    first, other = tmp_path / "first", tmp_path / "other"
+    trigger_id = new_trigger_id()
+    assert _trigger(rest, counter_job, first, trigger_id) == trigger_id
+    assert _trigger(rest, counter_job, other, trigger_id) == trigger_id
+    location = rest.wait_savepoint(counter_job, trigger_id)["operation"]["location"]
+    assert location.startswith(f"file:{first}/")
+    assert not other.exists()
+
+    # A stop with the same trigger ID: answered 202 with that ID, and nothing happens.
+    answer = rest.call(
+        "POST",
+        f"/jobs/{counter_job}/stop",
+        json={"targetDirectory": other.as_uri(), "drain": False, "triggerId": trigger_id},
+        expect=202,
+    )
+    assert answer["request-id"] == trigger_id
+    assert rest.savepoint_status(counter_job, trigger_id)["operation"] == {"location": location}
+    # The job still runs: a fresh savepoint succeeds (one of a stopped job fails).
+    fresh = new_trigger_id()
+    _trigger(rest, counter_job, first, fresh)
+    assert "location" in rest.wait_savepoint(counter_job, fresh)["operation"]
+    assert not other.exists()
+
+    # A trigger ID that is not 32 hex digits is refused.
+    body = rest.call(
+        "POST",
+        f"/jobs/{counter_job}/savepoints",
+        template=SAVEPOINTS,
+        record="error_malformed_trigger_id",
+        expect=400,
+        json={"target-directory": first.as_uri(), "triggerId": "not-hex"},
+    )
+    assert "Request did not match expected format SavepointTriggerRequestBody" in body["errors"][0]
+
+
 def test_savepoint_timing(rest: FlinkRest, counter_job: str, tmp_path: Path) -> None:
     """Three savepoints one after another, timed from the POST to COMPLETED."""
     import time
@@ -171,8 +209,16 @@ def test_savepoint_to_unwritable_directory_fails(rest: FlinkRest, counter_job: s
     assert str(blocker) in cause["stack-trace"]
     # The job keeps running.
     assert rest.job(counter_job)["state"] == "RUNNING"
-    stats = rest.checkpoints(counter_job)
+    # The statistics show it as the latest failed one (statistics are cached up to 3 s: poll).
+    wait_until(lambda: rest.checkpoints(counter_job)["latest"]["failed"], 15, "latest.failed", 0.1)
+    stats = rest.checkpoints(counter_job, record="checkpoints_after_failed_savepoint")
+    failed = stats["latest"]["failed"]
     assert stats["latest"]["savepoint"] is None
+    assert failed["status"] == "FAILED"
+    assert failed["is_savepoint"] is True
+    assert "IO-problem detected" in failed["failure_message"]
+    assert "external_path" not in failed
+    assert stats["history"] == [failed]
 
 
 def test_stop_with_savepoint_finishes_and_restores(
