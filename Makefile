@@ -8,7 +8,8 @@ BENCH_VENV ?= .venv-bench
 PIP_FLAGS = --quiet --disable-pip-version-check --no-input
 PYTEST_FLAGS ?=
 
-.PHONY: test lint typecheck unit test-faults test-airflow2 demo bench fake-server clean
+.PHONY: test lint typecheck unit test-faults test-airflow2 demo bench fake-server clean \
+	flink-setup test-flink test-flink-airflow2 test-flink-record
 
 $(VENV)/.installed: $(LOCK) pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +34,7 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 unit: $(VENV)/.installed
-	$(VENV)/bin/python -m pytest -m "not faults" $(PYTEST_FLAGS)
+	$(VENV)/bin/python -m pytest -m "not faults and not flink" $(PYTEST_FLAGS)
 
 ## make test-faults: the full seeded fault-injection suite
 test-faults: $(VENV)/.installed
@@ -41,7 +42,26 @@ test-faults: $(VENV)/.installed
 
 ## make test-airflow2: the whole suite on Airflow 2.11
 test-airflow2: $(VENV2)/.installed
-	$(VENV2)/bin/python -m pytest -m "not faults" $(PYTEST_FLAGS)
+	$(VENV2)/bin/python -m pytest -m "not faults and not flink" $(PYTEST_FLAGS)
+
+## make flink-setup: a JDK (apt-get, if javac is missing), Flink 2.3's jars and the test job's jar
+FLINK_BUILD ?= build/flink
+flink-setup: $(VENV)/.installed
+	PYTHON=$(VENV)/bin/python sh tests/flink/get_flink.sh $(FLINK_BUILD)
+
+## make test-flink: the tests under tests/flink (their fixtures live there), against a real local
+## Flink cluster started for the run, on Airflow 3.3
+test-flink: flink-setup
+	FLINKSP_FLINK_BUILD=$(FLINK_BUILD) $(VENV)/bin/python -m pytest -m flink tests/flink $(PYTEST_FLAGS)
+
+## make test-flink-airflow2: the same on Airflow 2.11
+test-flink-airflow2: $(VENV2)/.installed
+	PYTHON=$(VENV2)/bin/python sh tests/flink/get_flink.sh $(FLINK_BUILD)
+	FLINKSP_FLINK_BUILD=$(FLINK_BUILD) $(VENV2)/bin/python -m pytest -m flink tests/flink $(PYTEST_FLAGS)
+
+## make test-flink-record: rewrite tests/flink/responses/*.json from the real cluster's answers
+test-flink-record: flink-setup
+	FLINKSP_RECORD_RESPONSES=1 FLINKSP_FLINK_BUILD=$(FLINK_BUILD) $(VENV)/bin/python -m pytest -m flink tests/flink $(PYTEST_FLAGS)
 
 ## make demo: the fake LakeSail server and the example DAG, run by Airflow
 demo: $(VENV)/.installed
