@@ -65,7 +65,7 @@ test-flink-record: flink-setup
 
 ## make demo: the fake LakeSail server and the example DAG, run by Airflow
 demo: $(VENV)/.installed
-	$(VENV)/bin/python -m airflow_provider_flinksp.demo
+	$(VENV)/bin/python -m dev.demo
 
 ## make fake-server: a fake LakeSail API on 127.0.0.1 to point your own DAGs at
 fake-server: $(VENV)/.installed

@@ -1,4 +1,4 @@
-"""``python -m airflow_provider_flinksp.demo`` (what ``make demo`` runs), in a subprocess with this
+"""``python -m dev.demo`` (what ``make demo`` runs), in a subprocess with this
 Python and a clean environment, plus its small helpers in-process."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from unittest import mock
 
 import pytest
 
-from airflow_provider_flinksp import demo
+from dev import demo
 from tests.conftest import REPO
 
 TASKS = ["trigger_savepoint", "wait_for_savepoint", "push_latest", "restore_from_savepoint"]
@@ -27,7 +27,7 @@ def demo_run() -> tuple[subprocess.CompletedProcess[str], float]:
     env.pop(demo.DAGS_FOLDER_ENV, None)
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "airflow_provider_flinksp.demo"],
+        [sys.executable, "-m", "dev.demo"],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -1,7 +1,7 @@
 """The demo behind ``make demo``: a fake LakeSail server, the hook at work, then the example DAG
 ``lakesail_savepoint_upgrade`` run by Airflow's ``dag.test()``, summed up task by task.
 
-Run ``python -m airflow_provider_flinksp.demo`` (from the repository root, or point ``--dags-folder``
+Run ``python -m dev.demo`` (from the repository root, or point ``--dags-folder``
 or ``FLINKSP_DEMO_DAGS_FOLDER`` at ``dags_examples/``). It sets Airflow up in a throwaway
 ``AIRFLOW_HOME`` (a SQLite file) before Airflow is imported, ignoring any ``AIRFLOW__*``,
 ``AIRFLOW_CONN_*`` and ``AIRFLOW_VAR_*`` settings of the calling shell, and removes it afterwards
@@ -271,7 +271,7 @@ def run_example(say: Console, dags_folder: Path) -> bool:
 def build_parser() -> argparse.ArgumentParser:
     """The command-line options."""
     parser = argparse.ArgumentParser(
-        prog="python -m airflow_provider_flinksp.demo",
+        prog="python -m dev.demo",
         description="Run the LakeSail example DAG against a fake LakeSail server with Airflow's dag.test().",
     )
     parser.add_argument(
