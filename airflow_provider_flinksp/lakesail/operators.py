@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 IF_PENDING = ("wait", "fail")
 #: Statuses with which a server may refuse a savepoint while another one is pending.
 PENDING_REFUSALS = frozenset({400, 409})
+#: After such a refusal with nothing listed as pending, look for it this long before giving up.
+REFUSAL_RECHECK_SECONDS = 5.0
 
 
 class _LakeSailOperator(LakeSailTask, BaseOperator):
@@ -215,7 +217,7 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
                 except LakeSailApiError as exc:
                     if exc.status_code not in PENDING_REFUSALS:
                         raise
-                    pending = self._pending(ids)
+                    pending = self._pending_after_refusal(ids)
                     if not pending:
                         raise
                     self.log.info("The savepoint was refused while another is pending: %s", exc)
@@ -248,6 +250,16 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
                 raise
             self.log.warning("Could not see whether a savepoint is pending (%s); triggering anyway", exc)
             return []
+
+    def _pending_after_refusal(self, ids: tuple[str, str, str]) -> list[Savepoint]:
+        """After a 400/409: the pending savepoint, looked for a few seconds (one may be listed a
+        moment after it started); empty when none shows, and the refusal stands."""
+        until = time.monotonic() + REFUSAL_RECHECK_SECONDS
+        while True:
+            pending = self._pending(ids)
+            if pending or time.monotonic() >= until:
+                return pending
+            time.sleep(min(self.poll_interval, REFUSAL_RECHECK_SECONDS))
 
     def _on_pending(self, pending: Savepoint) -> None:
         message = f"Job {self._job} has a savepoint pending ({pending.describe()})"
