@@ -392,3 +392,13 @@ def test_result_of_event_failed_savepoint(sensor: bool) -> None:
         result_of_event(event, LOG, timeout_is_sensor_timeout=sensor)
     assert isinstance(raised.value, AirflowFailException)  # the task fails without retrying
     assert isinstance(raised.value, LakeSailError)
+
+
+def test_first_poll_comes_one_interval_after_the_deferral(lakesail_conn: str, fake: FakeLakeSail) -> None:
+    """The task checked just before it deferred: the trigger asks again only one interval later
+    (which narrows Airflow's own race with triggers that fire within seconds of the deferral)."""
+    started = time.monotonic()
+    events = collect(make_trigger(poll_interval=0.6))
+    assert [event["status"] for event in events] == ["success"]
+    first = min(arrival.at for arrival in fake.arrivals)
+    assert first - started >= 0.6 * 0.95, first - started
