@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from airflow.sdk.definitions.context import Context
 
     from airflow_provider_flinksp.core.models import Savepoint
+    from airflow_provider_flinksp.lakesail.waiting import WaitTarget
 
 #: What the trigger operator does when a savepoint is already pending.
 IF_PENDING = ("wait", "fail")
@@ -204,8 +205,7 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
         return self._trigger(context, deadline=deadline or time.time() + self.timeout)
 
     def _trigger(self, context: Context, *, deadline: float) -> dict[str, Any] | None:
-        from airflow_provider_flinksp.core.waiting import poll
-        from airflow_provider_flinksp.lakesail.waiting import WaitTarget, check
+        from airflow_provider_flinksp.lakesail.waiting import WaitTarget
 
         ids = (self.workspace_id, self.session_id, self.job_id)
         while True:
@@ -231,15 +231,23 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
                     method_name="execute_after_pending",
                     kwargs={"deadline": deadline},
                 )
-            poll(
-                functools.partial(check, self.hook, target),
-                deadline=deadline,
-                poll_interval=self.poll_interval,
-                progress=self.progress,
-                failed=LakeSailSavepointFailedError,
-                timed_out=LakeSailError,
-            )
+            self._wait_in_worker(target, deadline)
         return self._after_trigger(context, triggered, deadline)
+
+    def _wait_in_worker(self, target: WaitTarget, deadline: float) -> dict[str, Any] | None:
+        """Poll in this process until ``target`` is reached; its savepoint's dict, or raise."""
+        from airflow_provider_flinksp.core.waiting import poll
+        from airflow_provider_flinksp.lakesail.waiting import check
+
+        verdict = poll(
+            functools.partial(check, self.hook, target),
+            deadline=deadline,
+            poll_interval=self.poll_interval,
+            progress=self.progress,
+            failed=LakeSailSavepointFailedError,
+            timed_out=LakeSailError,
+        )
+        return verdict.savepoint
 
     def _pending(self, ids: tuple[str, str, str]) -> list[Savepoint]:
         """The pending savepoint, if any; a transient error says nothing (the POST then decides)."""
@@ -270,8 +278,7 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
     def _after_trigger(
         self, context: Context, triggered: Savepoint, deadline: float
     ) -> dict[str, Any] | None:
-        from airflow_provider_flinksp.core.waiting import poll
-        from airflow_provider_flinksp.lakesail.waiting import WaitTarget, check
+        from airflow_provider_flinksp.lakesail.waiting import WaitTarget
 
         started = time.time()
         context["ti"].xcom_push(key="trigger_nonce", value=triggered.trigger_nonce)
@@ -291,15 +298,7 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
         )
         if self.deferrable:
             self._defer_until_done(target, deadline=deadline, poll_interval=self.poll_interval)
-        verdict = poll(
-            functools.partial(check, self.hook, target),
-            deadline=deadline,
-            poll_interval=self.poll_interval,
-            progress=self.progress,
-            failed=LakeSailSavepointFailedError,
-            timed_out=LakeSailError,
-        )
-        return verdict.savepoint
+        return self._wait_in_worker(target, deadline)
 
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None

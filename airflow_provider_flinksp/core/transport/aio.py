@@ -21,7 +21,7 @@ from aiohttp.client_proto import ResponseHandler
 
 from airflow_provider_flinksp.core.transport.policy import (
     CONNECT_TIMEOUT,
-    MAX_BODY_BYTES,
+    BodyBuffer,
     Failure,
     Reply,
     TransportError,
@@ -193,19 +193,15 @@ async def send(
 
 async def _read(response: aiohttp.ClientResponse) -> bytes | None:
     """The (decoded) body, or None when it is over :data:`MAX_BODY_BYTES`; a gzip bomb stops there."""
-    length = response.headers.get("Content-Length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+    buffer = BodyBuffer()
+    if buffer.too_long(response.headers.get("Content-Length")):
         response.close()
         return None
-    chunks = []
-    size = 0
     async for chunk in response.content.iter_chunked(65536):
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if not buffer.add(chunk):
             response.close()
             return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return buffer.body()
 
 
 def _failure(exc: BaseException) -> tuple[Failure, str]:

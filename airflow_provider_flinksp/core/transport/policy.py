@@ -95,6 +95,37 @@ class Reply:
     location: str | None = None
 
 
+class BodyBuffer:
+    """Collects a response body up to :data:`MAX_BODY_BYTES` (after decompression), for either
+    transport: :meth:`add` says False once the cap is passed, and the transport stops reading."""
+
+    __slots__ = ("chunks", "size")
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    @staticmethod
+    def too_long(content_length: str | None) -> bool:
+        """Whether a ``Content-Length`` alone already says the body is over the cap."""
+        return (
+            content_length is not None and content_length.isdigit() and int(content_length) > MAX_BODY_BYTES
+        )
+
+    def add(self, chunk: bytes) -> bool:
+        """Keep a chunk; False (and nothing kept) once the body is over the cap."""
+        self.size += len(chunk)
+        if self.size > MAX_BODY_BYTES:
+            self.chunks = []
+            return False
+        self.chunks.append(chunk)
+        return True
+
+    def body(self) -> bytes:
+        """The body so far."""
+        return b"".join(self.chunks)
+
+
 @dataclass(frozen=True)
 class Step(Generic[T]):
     """What to do after one attempt: wait and try again, or finish with a value or an error."""

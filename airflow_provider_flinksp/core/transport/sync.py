@@ -21,7 +21,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from airflow_provider_flinksp.core.transport.policy import (
     CONNECT_TIMEOUT,
-    MAX_BODY_BYTES,
+    BodyBuffer,
     Failure,
     Reply,
     TransportError,
@@ -209,19 +209,15 @@ def send(
 
 def _read(response: requests.Response) -> bytes | None:
     """The body, or None (and the connection closed) when it is over :data:`MAX_BODY_BYTES`."""
-    length = response.headers.get("Content-Length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+    buffer = BodyBuffer()
+    if buffer.too_long(response.headers.get("Content-Length")):
         response.close()
         return None
-    chunks = []
-    size = 0
     for chunk in response.iter_content(65536):
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if not buffer.add(chunk):
             response.close()
             return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return buffer.body()
 
 
 def _failure(exc: Exception) -> tuple[Failure, str]:
