@@ -98,11 +98,11 @@ def main() -> None:
             report["scale"] = _scale(port, args.quick)
     report["machine"]["loadavg_end"] = list(os.getloadavg())
     report["machine"]["took_s"] = time.monotonic() - started
+    os.makedirs(args.raw, exist_ok=True)
+    with open(os.path.join(args.raw, "latest.json"), "w") as f:  # first: a report bug loses nothing
+        json.dump(report, f, indent=1, default=str)
     text = render(report)
     os.makedirs(args.results, exist_ok=True)
-    os.makedirs(args.raw, exist_ok=True)
-    with open(os.path.join(args.raw, "latest.json"), "w") as f:
-        json.dump(report, f, indent=1, default=str)
     with open(os.path.join(args.results, "latest.md"), "w") as f:
         f.write(text)
     print(text)
