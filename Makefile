@@ -8,7 +8,7 @@ BENCH_VENV ?= .venv-bench
 PIP_FLAGS = --quiet --disable-pip-version-check --no-input
 PYTEST_FLAGS ?=
 
-.PHONY: test lint typecheck unit test-faults test-airflow2 demo bench fake-server clean
+.PHONY: test lint typecheck unit test-faults test-airflow2 test-e2e demo bench fake-server clean
 
 $(VENV)/.installed: $(LOCK) pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 unit: $(VENV)/.installed
-	$(VENV)/bin/python -m pytest -m "not faults" $(PYTEST_FLAGS)
+	$(VENV)/bin/python -m pytest -m "not faults and not e2e" $(PYTEST_FLAGS)
 
 ## make test-faults: the full seeded fault-injection suite
 test-faults: $(VENV)/.installed
@@ -41,7 +41,17 @@ test-faults: $(VENV)/.installed
 
 ## make test-airflow2: the whole suite on Airflow 2.11
 test-airflow2: $(VENV2)/.installed
-	$(VENV2)/bin/python -m pytest -m "not faults" $(PYTEST_FLAGS)
+	$(VENV2)/bin/python -m pytest -m "not faults and not e2e" $(PYTEST_FLAGS)
+
+## make test-e2e: a real Airflow deployment (3.3, then 2.11) started and stopped by the suite
+## (E2E_RUNS_PER_DAG, E2E_DEADLINE, E2E_PERIODIC, ... in tests/e2e/conftest.py)
+## Both versions run even when the first fails; the target fails if either did.
+E2E_FLAGS = -m e2e -rA tests/e2e
+test-e2e: $(VENV)/.installed $(VENV2)/.installed
+	status=0; \
+	$(VENV)/bin/python -m pytest $(E2E_FLAGS) $(PYTEST_FLAGS) || status=1; \
+	$(VENV2)/bin/python -m pytest $(E2E_FLAGS) $(PYTEST_FLAGS) || status=1; \
+	exit $$status
 
 ## make demo: the fake LakeSail server and the example DAG, run by Airflow
 demo: $(VENV)/.installed
