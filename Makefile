@@ -8,7 +8,7 @@ BENCH_VENV ?= .venv-bench
 PIP_FLAGS = --quiet --disable-pip-version-check --no-input
 PYTEST_FLAGS ?=
 
-.PHONY: test lint typecheck unit test-faults test-airflow2 test-e2e demo bench fake-server clean
+.PHONY: test lint typecheck unit test-faults test-airflow2 test-e2e e2e-postgres demo bench fake-server clean
 
 $(VENV)/.installed: $(LOCK) pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -47,7 +47,22 @@ test-airflow2: $(VENV2)/.installed
 ## (E2E_RUNS_PER_DAG, E2E_DEADLINE, E2E_PERIODIC, ... in tests/e2e/conftest.py)
 ## Both versions run even when the first fails; the target fails if either did.
 E2E_FLAGS = -m e2e -rA tests/e2e
-test-e2e: $(VENV)/.installed $(VENV2)/.installed
+E2E_LOCK = requirements/e2e-extra.lock
+
+$(VENV)/.e2e-installed: $(VENV)/.installed $(E2E_LOCK)
+	$(VENV)/bin/pip install $(PIP_FLAGS) -r $(E2E_LOCK)
+	touch $@
+
+$(VENV2)/.e2e-installed: $(VENV2)/.installed $(E2E_LOCK)
+	$(VENV2)/bin/pip install $(PIP_FLAGS) -r $(E2E_LOCK)
+	touch $@
+
+# The deployment's metadata database: the suite starts a private cluster from these binaries.
+e2e-postgres:
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; }
+
+test-e2e: $(VENV)/.e2e-installed $(VENV2)/.e2e-installed e2e-postgres
 	status=0; \
 	$(VENV)/bin/python -m pytest $(E2E_FLAGS) $(PYTEST_FLAGS) || status=1; \
 	$(VENV2)/bin/python -m pytest $(E2E_FLAGS) $(PYTEST_FLAGS) || status=1; \

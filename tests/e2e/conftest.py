@@ -5,7 +5,8 @@ Settings (environment): ``E2E_RUNS_PER_DAG`` runs of each DAG variant (default 6
 Airflow 2.11), ``E2E_DEADLINE`` seconds to wait for a batch of runs (900), ``E2E_PERIODIC`` seconds
 between a job's periodic savepoints (4), ``E2E_SAVEPOINT_SECONDS`` seconds a savepoint takes (1.5),
 ``E2E_POLL_SECONDS`` the example DAGs' poll interval (2), ``E2E_PARALLELISM`` (8). Everything the
-deployment writes stays in ``build/e2e/airflow-<version>/`` for reading after a failure.
+deployment writes stays in ``build/e2e/airflow-<version>/`` for reading after a failure; its
+PostgreSQL data goes away with it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pytest
 from airflow_provider_flinksp.testing import FakeLakeSail, format_timestamp
 from tests.conftest import REPO
 from tests.e2e.deployment import AIRFLOW_3, AIRFLOW_VERSION, Deployment
+from tests.e2e.postgres import PostgresCluster
 from tests.e2e.runs import SESSION, WORKSPACE
 
 E2E_DAGS = Path(__file__).resolve().parent / "dags"
@@ -80,9 +82,11 @@ def add_job(
 
 @pytest.fixture(scope="session")
 def deployment(lakesail: FakeLakeSail, api_key: str) -> Iterator[Deployment]:
-    """Airflow, started from scratch in ``build/e2e/airflow-<version>/`` with the example DAGs."""
+    """Airflow on its own PostgreSQL, started from scratch in ``build/e2e/airflow-<version>/`` with the
+    example DAGs."""
     shutil.rmtree(BUILD, ignore_errors=True)
     BUILD.mkdir(parents=True)
+    database = PostgresCluster(BUILD / "postgres.log")
     connection = {"conn_type": "lakesail", "host": lakesail.url, "password": api_key}
     dag_files = sorted((REPO / "dags_examples").glob("*.py")) + sorted(E2E_DAGS.glob("*.py"))
     airflow = Deployment(
@@ -92,15 +96,19 @@ def deployment(lakesail: FakeLakeSail, api_key: str) -> Iterator[Deployment]:
             "AIRFLOW_CONN_LAKESAIL_DEFAULT": json.dumps(connection),
             "LAKESAIL_EXAMPLE_POLL_SECONDS": str(setting("E2E_POLL_SECONDS", 2)),
         },
+        database_url=database.url,
+        query=database.query,
         parallelism=int(setting("E2E_PARALLELISM", 8)),
     )
     try:
         started = time.monotonic()
+        database.start()
         airflow.start()
         print(f"\nAirflow {AIRFLOW_VERSION} started in {time.monotonic() - started:.0f}s under {BUILD}")
         yield airflow
     finally:
         airflow.stop()
+        database.stop()
         left = airflow.leftovers()
         assert not left, f"processes left behind: {left}"
 

@@ -1,7 +1,8 @@
-"""A real Airflow deployment in a temporary directory: one process per component, free ports, SQLite.
+"""A real Airflow deployment in a temporary directory: one process per component, free ports, and
+a metadata database given by the caller (a private PostgreSQL cluster: see ``postgres.py``).
 
 Airflow 3: api-server, scheduler (LocalExecutor), dag-processor and triggerer. Airflow 2.11:
-scheduler (SequentialExecutor, the one SQLite allows) and triggerer. Every component runs in its own
+scheduler (LocalExecutor) and triggerer. Every component runs in its own
 process group with its output in ``<root>/components/<name>-<n>.log``; :meth:`Deployment.stop` kills
 the groups, every descendant and every process carrying this deployment's ``AIRFLOW_HOME``, and runs
 from an atexit hook too.
@@ -17,13 +18,12 @@ import secrets
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -71,17 +71,27 @@ class Deployment:
     :param root: an empty directory for everything it writes (AIRFLOW_HOME, DAGs, logs)
     :param dag_files: DAG files to copy into the DAG folder
     :param env: extra environment for every component (connections, example settings)
-    :param parallelism: ``[core] parallelism``: LocalExecutor worker processes on Airflow 3
+    :param database_url: the SQLAlchemy URL of an empty metadata database
+    :param query: runs a read-only SQL statement (``%s`` placeholders) on that database
+    :param parallelism: ``[core] parallelism``: LocalExecutor worker processes
     """
 
     def __init__(
-        self, root: Path, *, dag_files: Iterable[Path], env: Mapping[str, str], parallelism: int = 8
+        self,
+        root: Path,
+        *,
+        dag_files: Iterable[Path],
+        env: Mapping[str, str],
+        database_url: str,
+        query: Callable[[str, Iterable[Any]], list[tuple[Any, ...]]],
+        parallelism: int = 8,
     ) -> None:
         self.root = root
         self.home = root / "airflow-home"
         self.dags_folder = root / "dags"
         self.component_logs = root / "components"
-        self.db_path = self.home / "airflow.db"
+        self.database_url = database_url
+        self._query = query
         self.bin = Path(sys.executable).parent
         self.api_port = free_port()
         self.worker_log_port = free_port()
@@ -105,6 +115,7 @@ class Deployment:
         settings = {
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__CORE__MAX_ACTIVE_RUNS_PER_DAG": "64",
@@ -112,7 +123,7 @@ class Deployment:
             "AIRFLOW__CORE__PARALLELISM": str(parallelism),
             "AIRFLOW__CORE__HOSTNAME_CALLABLE": "socket.gethostname",
             "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "2",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.db_path}",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database_url,
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.worker_log_port),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.trigger_log_port),
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
@@ -123,7 +134,6 @@ class Deployment:
         if AIRFLOW_3:
             api = f"http://127.0.0.1:{self.api_port}"
             settings |= {
-                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
                 "AIRFLOW__API__BASE_URL": f"{api}/",
                 "AIRFLOW__API__HOST": "127.0.0.1",
@@ -138,7 +148,6 @@ class Deployment:
             }
         else:
             settings |= {
-                "AIRFLOW__CORE__EXECUTOR": "SequentialExecutor",
                 "AIRFLOW__WEBSERVER__SECRET_KEY": secrets.token_hex(16),
                 "AIRFLOW__SCHEDULER__SCHEDULER_ZOMBIE_TASK_THRESHOLD": "30",
                 "AIRFLOW__SCHEDULER__ZOMBIE_DETECTION_INTERVAL": "5",
@@ -266,14 +275,10 @@ class Deployment:
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one read-only query on the metadata database.
 
-        :param sql: the statement
+        :param sql: the statement, with ``%s`` placeholders
         :param params: its parameters
         """
-        db = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=30)
-        try:
-            return list(db.execute(sql, tuple(params)))
-        finally:
-            db.close()
+        return self._query(sql, params)
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         """Call the Airflow 3 REST API (all users are admins in this deployment); return its JSON.

@@ -25,15 +25,15 @@ def descendants(pid: int) -> list[int]:
         return []
 
 
-def with_title(fragment: str) -> list[int]:
-    """PIDs whose title (command line as setproctitle leaves it) contains ``fragment``.
+def with_title(*fragments: str) -> list[int]:
+    """PIDs whose title (command line as setproctitle leaves it) contains every one of ``fragments``.
 
-    :param fragment: the text to look for
+    :param fragments: the texts to look for
     """
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         title = " ".join(proc.info["cmdline"] or ())
-        if fragment in title:
+        if all(fragment in title for fragment in fragments):
             found.append(proc.pid)
     return found
 

@@ -92,7 +92,7 @@ def wait_for_dags(deployment: Deployment, dag_ids: Iterable[str], *, timeout: fl
     deadline = time.monotonic() + timeout
     while True:
         rows = deployment.query(
-            "SELECT d.dag_id FROM dag d JOIN serialized_dag s ON s.dag_id = d.dag_id WHERE d.is_paused = 0"
+            "SELECT d.dag_id FROM dag d JOIN serialized_dag s ON s.dag_id = d.dag_id WHERE NOT d.is_paused"
         )
         missing = wanted - {row[0] for row in rows}
         if not missing:
@@ -111,7 +111,7 @@ def refresh(deployment: Deployment, fake: FakeLakeSail, runs: Sequence[Run]) -> 
     :param runs: the runs
     """
     by_id = {run.run_id: run for run in runs}
-    marks = ",".join("?" * len(by_id))
+    marks = ",".join(["%s"] * len(by_id))
     for run_id, state, queued_at, end_date in deployment.query(
         f"SELECT run_id, state, queued_at, end_date FROM dag_run WHERE run_id IN ({marks})", by_id
     ):
@@ -146,8 +146,8 @@ def wait(deployment: Deployment, fake: FakeLakeSail, runs: Sequence[Run], *, tim
         time.sleep(2)
 
 
-def _utc(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+def _utc(value: str | datetime) -> datetime:
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 

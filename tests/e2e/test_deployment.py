@@ -110,7 +110,7 @@ def task_row(deployment: Deployment, run: Run, task_id: str) -> tuple[str | None
     """(state, try number, triggerer ID of its trigger) of one task instance."""
     rows = deployment.query(
         "SELECT ti.state, ti.try_number, t.triggerer_id FROM task_instance ti "
-        "LEFT JOIN trigger t ON t.id = ti.trigger_id WHERE ti.run_id = ? AND ti.task_id = ?",
+        "LEFT JOIN trigger t ON t.id = ti.trigger_id WHERE ti.run_id = %s AND ti.task_id = %s",
         (run.run_id, task_id),
     )
     return rows[0] if rows else (None, 0, None)
@@ -148,16 +148,17 @@ def test_triggerer_killed_during_deferred_wait(
 
 def worker_processes(deployment: Deployment, run: Run, task_id: str) -> list[int]:
     """The processes running one task: LocalExecutor worker and task runner (their titles name the
-    task instance's UUID) on Airflow 3; ``airflow tasks run`` and its task runner on Airflow 2."""
+    task instance's UUID) on Airflow 3; on Airflow 2 the LocalExecutor's task supervisor and runner
+    (their titles name the DAG, task and run)."""
     if AIRFLOW_3:
         (ti_id,) = deployment.query(
-            "SELECT id FROM task_instance WHERE run_id = ? AND task_id = ?", (run.run_id, task_id)
+            "SELECT id FROM task_instance WHERE run_id = %s AND task_id = %s", (run.run_id, task_id)
         )[0]
         text = str(ti_id)
         if len(text) == 32:  # stored without dashes
             text = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
         return processes.with_title(text)
-    return processes.with_title(f"{task_id} {run.run_id}")
+    return processes.with_title(run.run_id, task_id, run.dag_id)
 
 
 def test_worker_killed_during_reschedule_poke(
