@@ -4,7 +4,10 @@ deployment around it, both made once per session and always stopped.
 Settings (environment): ``E2E_RUNS_PER_DAG`` runs of each DAG variant (default 6 on Airflow 3, 2 on
 Airflow 2.11), ``E2E_DEADLINE`` seconds to wait for a batch of runs (900), ``E2E_PERIODIC`` seconds
 between a job's periodic savepoints (4), ``E2E_SAVEPOINT_SECONDS`` seconds a savepoint takes (1.5),
-``E2E_POLL_SECONDS`` the example DAGs' poll interval (2), ``E2E_PARALLELISM`` (8). Everything the
+``E2E_POLL_SECONDS`` the DAGs' poll interval (10: shorter ones meet Airflow's own race between a
+task's exit and its next try, in reschedule mode too), ``E2E_PARALLELISM`` (8),
+``E2E_PENDING_POLICY`` the fake's answer to a POST while a savepoint is pending (the fake's default
+when unset). Everything the
 deployment writes stays in ``build/e2e/airflow-<version>/`` for reading after a failure; its
 PostgreSQL data goes away with it.
 """
@@ -18,6 +21,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,7 +54,12 @@ def api_key() -> str:
 @pytest.fixture(scope="session")
 def lakesail(api_key: str) -> Iterator[FakeLakeSail]:
     """The fake LakeSail server, with fast savepoints (jobs are added per run)."""
-    server = FakeLakeSail(token=api_key, savepoint_duration=setting("E2E_SAVEPOINT_SECONDS", 1.5)).start()
+    options: dict[str, Any] = {}
+    if os.environ.get("E2E_PENDING_POLICY"):
+        options["pending_policy"] = os.environ["E2E_PENDING_POLICY"]
+    server = FakeLakeSail(
+        token=api_key, savepoint_duration=setting("E2E_SAVEPOINT_SECONDS", 1.5), **options
+    ).start()
     yield server
     server.stop()
 
@@ -94,7 +103,7 @@ def deployment(lakesail: FakeLakeSail, api_key: str) -> Iterator[Deployment]:
         dag_files=dag_files,
         env={
             "AIRFLOW_CONN_LAKESAIL_DEFAULT": json.dumps(connection),
-            "LAKESAIL_EXAMPLE_POLL_SECONDS": str(setting("E2E_POLL_SECONDS", 2)),
+            "LAKESAIL_EXAMPLE_POLL_SECONDS": str(setting("E2E_POLL_SECONDS", 10)),
         },
         database_url=database.url,
         query=database.query,
