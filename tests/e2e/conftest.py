@@ -7,9 +7,8 @@ between a job's periodic savepoints (4), ``E2E_SAVEPOINT_SECONDS`` seconds a sav
 ``E2E_POLL_SECONDS`` the DAGs' poll interval (10: shorter ones meet Airflow's own race between a
 task's exit and its next try, in reschedule mode too), ``E2E_PARALLELISM`` (8),
 ``E2E_PENDING_POLICY`` the fake's answer to a POST while a savepoint is pending (the fake's default
-when unset). Everything the
-deployment writes stays in ``build/e2e/airflow-<version>/`` for reading after a failure; its
-PostgreSQL data goes away with it.
+when unset). Everything the deployment writes stays in ``build/e2e/airflow-<version>/`` for reading
+after a failure; its PostgreSQL data goes away with it.
 """
 
 from __future__ import annotations
