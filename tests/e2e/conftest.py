@@ -4,8 +4,9 @@ deployment around it, both made once per session and always stopped.
 Settings (environment): ``E2E_RUNS_PER_DAG`` runs of each DAG variant (default 6 on Airflow 3, 2 on
 Airflow 2.11), ``E2E_DEADLINE`` seconds to wait for a batch of runs (900), ``E2E_PERIODIC`` seconds
 between a job's periodic savepoints (4), ``E2E_SAVEPOINT_SECONDS`` seconds a savepoint takes (1.5),
-``E2E_POLL_SECONDS`` the DAGs' poll interval (10: shorter ones meet Airflow's own race between a
-task's exit and its next try, in reschedule mode too), ``E2E_PARALLELISM`` (8),
+``E2E_POLL_SECONDS`` the DAGs' poll interval (unset: the examples' 30 s; much shorter ones meet
+Airflow's own race between a task's exit and its next try, in reschedule mode too, since the
+scheduler took up to 16 s to see a task's exit here), ``E2E_PARALLELISM`` (8),
 ``E2E_PENDING_POLICY`` the fake's answer to a POST while a savepoint is pending (the fake's default
 when unset). Everything the deployment writes stays in ``build/e2e/airflow-<version>/`` for reading
 after a failure; its PostgreSQL data goes away with it.
@@ -26,8 +27,9 @@ import pytest
 
 from airflow_provider_flinksp.testing import FakeLakeSail, format_timestamp
 from tests.conftest import REPO
+from tests.e2e import processes
 from tests.e2e.deployment import AIRFLOW_3, AIRFLOW_VERSION, Deployment
-from tests.e2e.postgres import PostgresCluster
+from tests.e2e.postgres import PostgresCluster, stop_server
 from tests.e2e.runs import SESSION, WORKSPACE
 
 E2E_DAGS = Path(__file__).resolve().parent / "dags"
@@ -92,18 +94,21 @@ def add_job(
 def deployment(lakesail: FakeLakeSail, api_key: str) -> Iterator[Deployment]:
     """Airflow on its own PostgreSQL, started from scratch in ``build/e2e/airflow-<version>/`` with the
     example DAGs."""
+    # What an earlier session killed too hard to clean up (SIGKILL, power cut) left running there.
+    processes.kill(processes.with_env("AIRFLOW_HOME", str(BUILD / "airflow-home")))
+    stop_server(BUILD / "postgres" / "pgdata")
     shutil.rmtree(BUILD, ignore_errors=True)
     BUILD.mkdir(parents=True)
-    database = PostgresCluster(BUILD / "postgres.log")
+    database = PostgresCluster(BUILD / "postgres", BUILD / "postgres.log")
     connection = {"conn_type": "lakesail", "host": lakesail.url, "password": api_key}
+    env = {"AIRFLOW_CONN_LAKESAIL_DEFAULT": json.dumps(connection)}
+    if os.environ.get("E2E_POLL_SECONDS"):
+        env["LAKESAIL_EXAMPLE_POLL_SECONDS"] = os.environ["E2E_POLL_SECONDS"]
     dag_files = sorted((REPO / "dags_examples").glob("*.py")) + sorted(E2E_DAGS.glob("*.py"))
     airflow = Deployment(
         BUILD,
         dag_files=dag_files,
-        env={
-            "AIRFLOW_CONN_LAKESAIL_DEFAULT": json.dumps(connection),
-            "LAKESAIL_EXAMPLE_POLL_SECONDS": str(setting("E2E_POLL_SECONDS", 10)),
-        },
+        env=env,
         database_url=database.url,
         query=database.query,
         parallelism=int(setting("E2E_PARALLELISM", 8)),
@@ -117,7 +122,7 @@ def deployment(lakesail: FakeLakeSail, api_key: str) -> Iterator[Deployment]:
     finally:
         airflow.stop()
         database.stop()
-        left = airflow.leftovers()
+        left = airflow.leftovers() + processes.with_title(str(BUILD / "postgres"))
         assert not left, f"processes left behind: {left}"
 
 

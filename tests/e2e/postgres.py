@@ -2,7 +2,7 @@
 
 SQLite cannot take 30 concurrent runs (the scheduler died of "database is locked"), so the suite
 starts its own cluster from the distribution's PostgreSQL binaries (``make test-e2e`` apt-installs
-them): data in a temporary directory, a free port on 127.0.0.1, trust authentication, no fsync. As
+them): data in a directory of its own, a free port on 127.0.0.1, trust authentication, no fsync. As
 root it runs as the ``postgres`` user (PostgreSQL refuses root).
 """
 
@@ -14,7 +14,6 @@ import os
 import pwd
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,22 +32,24 @@ def _bindir() -> Path:
 class PostgresCluster:
     """A PostgreSQL cluster of one database, ``airflow``; :meth:`start` it, :meth:`stop` it.
 
+    :param data: a directory for the cluster (made, and removed by :meth:`stop`)
     :param log: where the server writes its log
     """
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self, data: Path, log: Path) -> None:
         self.bindir = _bindir()
         self.port = free_port()
+        self.data = data
         self.log = log
-        self.data = Path(tempfile.mkdtemp(prefix="e2e-postgres-"))
         self._as_user: list[str] = []
+        self._started = False
+        data.mkdir(parents=True)
+        log.touch()
         if os.geteuid() == 0:
             owner = pwd.getpwnam("postgres")
-            os.chown(self.data, owner.pw_uid, owner.pw_gid)
+            for path in (data, log):
+                os.chown(path, owner.pw_uid, owner.pw_gid)
             self._as_user = ["runuser", "-u", "postgres", "--"]
-            log.touch()
-            os.chown(log, owner.pw_uid, owner.pw_gid)
-        self._started = False
         atexit.register(self.stop)
 
     @property
@@ -56,35 +57,25 @@ class PostgresCluster:
         """The SQLAlchemy URL of the ``airflow`` database."""
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/airflow"
 
-    def _run(self, *argv: str) -> None:
-        result = subprocess.run(
-            [*self._as_user, *argv], capture_output=True, text=True, timeout=120, check=False
-        )
+    def _run(self, program: str, *args: str) -> None:
+        argv = [*self._as_user, str(self.bindir / program), *args]
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
         if result.returncode != 0:
-            raise DeploymentError(f"{' '.join(argv)} exited {result.returncode}: {result.stderr[-2000:]}")
+            raise DeploymentError(
+                f"{program} {' '.join(args)} exited {result.returncode}: {result.stderr[-2000:]}"
+            )
 
     def start(self) -> None:
         """Create the cluster, start the server and create the ``airflow`` database."""
         pgdata = str(self.data / "pgdata")
-        self._run(str(self.bindir / "initdb"), "-D", pgdata, "-A", "trust", "-U", "postgres", "-E", "UTF8")
+        self._run("initdb", "-D", pgdata, "-A", "trust", "-U", "postgres", "-E", "UTF8")
         options = (
             f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c max_connections=300 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
         self._started = True
-        self._run(
-            str(self.bindir / "pg_ctl"), "-D", pgdata, "-l", str(self.log), "-o", options, "-w", "start"
-        )
-        self._run(
-            str(self.bindir / "createdb"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-U",
-            "postgres",
-            "airflow",
-        )
+        self._run("pg_ctl", "-D", pgdata, "-l", str(self.log), "-o", options, "-w", "start")
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "airflow")
 
     def query(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
         """Run one query on the ``airflow`` database and return its rows.
@@ -107,17 +98,28 @@ class PostgresCluster:
         """Stop the server at once (its data is thrown away) and remove the data directory."""
         if self._started:
             self._started = False
-            pid_file = self.data / "pgdata" / "postmaster.pid"
-            postmaster = int(pid_file.read_text().split()[0]) if pid_file.exists() else None
-            with contextlib.suppress(DeploymentError, subprocess.TimeoutExpired):
-                self._run(
-                    str(self.bindir / "pg_ctl"), "-D", str(self.data / "pgdata"), "-m", "immediate", "stop"
-                )
-            if postmaster is not None:
-                family = [postmaster, *processes.descendants(postmaster)]
-                for _ in range(50):
-                    if not processes.alive(family):
-                        break
-                    processes.kill(family)
-                    time.sleep(0.1)
+            stop_server(self.data / "pgdata")
         shutil.rmtree(self.data, ignore_errors=True)
+
+
+def stop_server(pgdata: Path) -> None:
+    """Stop the server of a cluster directory, if one runs (also one left by a killed earlier session).
+
+    :param pgdata: the cluster's data directory
+    """
+    pid_file = pgdata / "postmaster.pid"
+    try:
+        postmaster = int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    if str(pgdata) not in processes.title_of(postmaster):
+        return  # a stale pid file: that PID is not this cluster's server
+    family = [postmaster, *processes.descendants(postmaster)]
+    processes.kill(family, 3)  # SIGQUIT: PostgreSQL's immediate shutdown
+    for _ in range(100):
+        if not processes.alive(family):
+            return
+        time.sleep(0.1)
+    processes.kill(family)
+    with contextlib.suppress(OSError):
+        pid_file.unlink()

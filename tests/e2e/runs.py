@@ -6,12 +6,13 @@ so the fake server's records give the manual savepoint POSTs of every run separa
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from airflow_provider_flinksp.testing import FakeLakeSail
@@ -19,6 +20,12 @@ from tests.e2e.deployment import AIRFLOW_3, Deployment
 
 WORKSPACE, SESSION = "WS1", "SESS1"
 TERMINAL = frozenset({"success", "failed"})
+#: Airflow 2 wants a distinct logical date per run of a DAG, and the CLI cuts "now" to the second,
+#: so runs triggered at once get dates one second apart, a day back (future dates are refused).
+_LOGICAL_DATES = (
+    datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=1) + timedelta(seconds=n)
+    for n in itertools.count()
+)
 #: Task states whose logs a failure report shows.
 BAD_TASK_STATES = frozenset({"failed", "up_for_retry"})
 
@@ -74,11 +81,15 @@ def trigger(deployment: Deployment, runs: Sequence[Run], *, parallel: int = 4) -
             deployment.api("POST", f"/api/v2/dags/{run.dag_id}/dagRuns", body)
         return
 
-    def by_cli(run: Run) -> None:
-        deployment.airflow("dags", "trigger", run.dag_id, "-r", run.run_id, "-c", json.dumps(run.conf))
+    def by_cli(run_and_date: tuple[Run, datetime]) -> None:
+        run, logical_date = run_and_date
+        conf = json.dumps(run.conf)
+        deployment.airflow(
+            "dags", "trigger", run.dag_id, "-r", run.run_id, "-e", logical_date.isoformat(), "-c", conf
+        )
 
     with ThreadPoolExecutor(parallel) as pool:
-        list(pool.map(by_cli, runs))
+        list(pool.map(by_cli, [(run, next(_LOGICAL_DATES)) for run in runs]))
 
 
 def wait_for_dags(deployment: Deployment, dag_ids: Iterable[str], *, timeout: float = 300) -> None:
