@@ -65,17 +65,6 @@ def title_of(pid: int) -> str:
         return ""
 
 
-def parent_of(pid: int) -> int | None:
-    """The parent PID of ``pid``, or None when it is gone.
-
-    :param pid: a process ID
-    """
-    try:
-        return psutil.Process(pid).ppid()
-    except psutil.Error:
-        return None
-
-
 def kill(pids: list[int], sig: int = signal.SIGKILL) -> None:
     """Send ``sig`` to each PID that still exists.
 
