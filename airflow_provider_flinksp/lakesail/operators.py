@@ -184,6 +184,8 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
         self.wait_for_completion = wait_for_completion
         self.if_pending = if_pending
         self.poll_interval = as_seconds(poll_interval, "poll_interval")
+        if not self.poll_interval > 0:
+            raise ValueError(f"poll_interval must be more than 0 seconds, got {poll_interval!r}")
         self.timeout = as_seconds(timeout, "timeout")
         self.nonce_grace_period = as_seconds(nonce_grace_period, "nonce_grace_period")
         self.deferrable = default_deferrable() if deferrable is None else deferrable
@@ -209,6 +211,10 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
 
         ids = (self.workspace_id, self.session_id, self.job_id)
         while True:
+            if time.time() >= deadline:
+                raise LakeSailError(
+                    f"Timed out after {self.timeout:.0f} s waiting for job {self._job}'s pending savepoint"
+                )
             pending = self._pending(ids)
             if not pending:
                 try:
@@ -297,11 +303,21 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
             started + self.nonce_grace_period,
         )
         if self.deferrable:
-            self._defer_until_done(target, deadline=deadline, poll_interval=self.poll_interval)
+            self._defer_until_done(
+                target,
+                deadline=deadline,
+                poll_interval=self.poll_interval,
+                kwargs={"nonce": triggered.trigger_nonce},
+            )
         return self._wait_in_worker(target, deadline)
 
     def execute_complete(
-        self, context: Context, event: dict[str, Any] | None = None
+        self, context: Context, event: dict[str, Any] | None = None, nonce: str | None = None
     ) -> dict[str, Any] | None:
-        """Resume after the trigger fired: check its event and return the savepoint or fail."""
-        return self._read_event(event, sensor=False).savepoint
+        """Resume after the trigger fired: check its event and return the savepoint or fail.
+
+        :param context: the task's context
+        :param event: what the trigger sent
+        :param nonce: the savepoint awaited
+        """
+        return self._read_event(event, sensor=False, nonce=nonce).savepoint

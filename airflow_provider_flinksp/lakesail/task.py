@@ -74,11 +74,12 @@ class LakeSailTask(HookTask):
         )
         self.defer_to(trigger, deadline=deadline, method_name=method_name, kwargs=kwargs)
 
-    def _read_event(self, event: object, *, sensor: bool) -> Verdict:
+    def _read_event(self, event: object, *, sensor: bool, nonce: str | None = None) -> Verdict:
         """Check a LakeSail trigger's event on resume; the successful verdict, or raise.
 
         :param event: what the trigger sent
         :param sensor: a timeout is a sensor timeout (else a LakeSailError)
+        :param nonce: the savepoint awaited, if one was
         """
         from airflow_provider_flinksp.core.events import read_event
         from airflow_provider_flinksp.exceptions import LakeSailError, LakeSailSavepointFailedError
@@ -89,4 +90,5 @@ class LakeSailTask(HookTask):
             timeout_is_sensor_timeout=sensor,
             error=LakeSailError,
             failed_error=LakeSailSavepointFailedError,
+            nonce=nonce,
         )

@@ -20,15 +20,19 @@ import aiohttp
 from aiohttp.client_proto import ResponseHandler
 
 from airflow_provider_flinksp.core.transport.policy import (
-    CONNECT_TIMEOUT,
     BodyBuffer,
     Failure,
     Reply,
     TransportError,
+    connect_timeout,
 )
 from airflow_provider_flinksp.core.transport.settings import ConnectionSettings, proxy_for, trusted_cas
 
 _SessionKey = tuple[bool | str, str | None]
+#: A connect that timed out (aiohttp 3.10 names it; older ones only say "timeout").
+_CONNECT_TIMEOUTS: tuple[type[BaseException], ...] = tuple(
+    filter(None, [getattr(aiohttp, "ConnectionTimeoutError", None)])
+)
 
 
 class _OneAnswerProtocol(ResponseHandler):
@@ -179,7 +183,7 @@ async def send(
             headers=headers,
             proxy=proxy,
             allow_redirects=False,
-            timeout=aiohttp.ClientTimeout(total=timeout, connect=min(CONNECT_TIMEOUT, timeout)),
+            timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout(timeout)),
         ) as response:
             body = await _read(response)
             return Reply(
@@ -207,7 +211,7 @@ async def _read(response: aiohttp.ClientResponse) -> bytes | None:
 def _failure(exc: BaseException) -> tuple[Failure, str]:
     if isinstance(exc, (aiohttp.ClientSSLError, ssl.SSLError)):
         return Failure.FATAL, f"TLS error: {type(exc).__name__}"
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+    if isinstance(exc, _CONNECT_TIMEOUTS):
         return Failure.NOT_SENT, "timed out while connecting"
     if isinstance(exc, asyncio.TimeoutError):
         return Failure.MAYBE_SENT, "timed out waiting for the response"

@@ -20,11 +20,11 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from airflow_provider_flinksp.core.transport.policy import (
-    CONNECT_TIMEOUT,
     BodyBuffer,
     Failure,
     Reply,
     TransportError,
+    connect_timeout,
 )
 from airflow_provider_flinksp.core.transport.settings import ConnectionSettings, proxy_for, trusted_cas
 
@@ -185,7 +185,7 @@ def send(
             url,
             json=json_body,
             files=files,
-            timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
+            timeout=(connect_timeout(timeout), timeout),
             allow_redirects=False,
             stream=True,
         )
