@@ -130,6 +130,7 @@ class LakeSailLatestSavepointOperator(_LakeSailOperator):
             raise LakeSailError(message)
         self.log.info("Chose savepoint %s at %s (%s)", chosen.describe(), chosen.location, found)
         context["ti"].xcom_push(key="savepoint_location", value=chosen.location)
+        self._publish(context, chosen.to_dict())
         return chosen.to_dict()
 
 
@@ -265,6 +266,7 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
         context["ti"].xcom_push(key="trigger_nonce", value=triggered.trigger_nonce)
         self.log.info("Triggered a savepoint of job %s: %s", self._job, triggered.describe())
         if not self.wait_for_completion:
+            self._publish(context, triggered.to_dict())
             return triggered.to_dict()
         if not triggered.trigger_nonce:
             raise LakeSailResponseError(
@@ -287,10 +289,13 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
             failed=LakeSailSavepointFailedError,
             timed_out=LakeSailError,
         )
+        self._publish(context, verdict.savepoint)
         return verdict.savepoint
 
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
         """Resume after the trigger fired: check its event and return the savepoint or fail."""
-        return self._read_event(event, sensor=False).savepoint
+        savepoint = self._read_event(event, sensor=False).savepoint
+        self._publish(context, savepoint)
+        return savepoint
