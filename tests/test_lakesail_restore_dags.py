@@ -68,10 +68,26 @@ def run_restore_dag(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **settings:
     )
 
 
+class StartOnceSeenPending:
+    """A clock for the fake: real time until a wait has looked at a job (and seen it PENDING), then
+    an hour later, so the job runs at the next look. "The wait saw PENDING" is then certain however
+    slow the machine is."""
+
+    def __init__(self, fake: FakeLakeSail) -> None:
+        self.fake = fake
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        if not self.offset and describes(self.fake):
+            self.offset = 3600.0
+        return time.time() + self.offset
+
+
 @pytest.fixture
 def server(airflow_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLakeSail]:
-    """A fake with session WS1/SESS1; created jobs run 0.6 s after they were created."""
-    with FakeLakeSail(token=TOKEN, job_start_delay=0.6) as fake:
+    """A fake with session WS1/SESS1; a created job runs once a wait has seen it PENDING."""
+    with FakeLakeSail(token=TOKEN, job_start_delay=600) as fake:
+        fake.clock = StartOnceSeenPending(fake)
         fake.add_session("WS1", "SESS1")
         value = {
             "conn_type": "lakesail",
@@ -108,7 +124,7 @@ class FailWhileWatched(threading.Thread):
 
 @pytest.fixture
 def fail_while_watched(server: FakeLakeSail) -> Iterator[FailWhileWatched]:
-    server.state.job_start_delay = 3600.0  # it would never start by itself
+    server.state.job_start_delay = 10**6  # it would never start by itself
     thread = FailWhileWatched(server)
     thread.start()
     yield thread
@@ -196,7 +212,7 @@ def test_a_job_that_fails_while_the_sensor_waits_fails_the_sensor_without_retry(
 def test_a_wait_that_outlasts_its_timeout_fails(
     server: FakeLakeSail, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    server.state.job_start_delay = 3600.0
+    server.state.job_start_delay = 10**6
     started = time.monotonic()
     outcome = run_restore_dag(monkeypatch, tmp_path, mode="poke", timeout=0.5)
     assert outcome.states == {"create": "failed"}

@@ -154,9 +154,11 @@ class LakeSailCreateSessionJobOperator(_JobWait, BaseOperator):
         self.api_retry_delay = api_retry_delay
         self.request_timeout = request_timeout
         check_static_ids(workspace_id=workspace_id, session_id=session_id)
-        if isinstance(job, dict) and (flink_configuration is None or isinstance(flink_configuration, dict)):
+        known = isinstance(name, str) and isinstance(job, dict)
+        if known and (flink_configuration is None or isinstance(flink_configuration, dict)):
             # the shape is known now: a wrong type fails at parse time (templates are strings anyway)
-            self._spec(savepoint_location if not _is_template(savepoint_location) else None)
+            plain = isinstance(savepoint_location, str) and not _is_template(savepoint_location)
+            self._spec(savepoint_location if plain else None)
 
     def _spec(self, savepoint_location: object) -> dict[str, Any]:
         from airflow_provider_flinksp.lakesail.jobspec import build_spec
