@@ -19,7 +19,7 @@ import pytest
 
 from airflow_provider_flinksp._compat import AIRFLOW_V3
 from airflow_provider_flinksp.testing import FakeLakeSail, format_timestamp
-from airflow_provider_flinksp.testing.asset_runs import consuming, recorded_events
+from airflow_provider_flinksp.testing.asset_runs import consuming, recorded_events, register_assets
 from tests.conftest import REPO
 
 EXAMPLES = REPO / "dags_examples"
@@ -235,7 +235,9 @@ def job(fake: FakeLakeSail, lakesail_conn: str, airflow_db: str) -> FakeLakeSail
 def test_upgrade_example_runs(job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> None:
     job.add_job("WS2", "SESS1", "JOB1")  # another job: its savepoints must not be mixed in
     job.trigger("WS2", "SESS1", "JOB1")
-    dag_run = load_example("lakesail_savepoint_upgrade.py", monkeypatch).test()
+    upgrade = load_example("lakesail_savepoint_upgrade.py", monkeypatch)
+    register_assets(upgrade)
+    dag_run = upgrade.test()
     assert states(dag_run) == dict.fromkeys(EXPECTED["lakesail_savepoint_upgrade"], "success")
     xcoms = read_xcoms(dag_run)
     nonce = xcoms[("trigger_savepoint", "trigger_nonce")]

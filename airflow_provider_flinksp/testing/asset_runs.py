@@ -3,7 +3,8 @@ asset event: the run consumes the recorded events of that asset (Airflow 3.x) or
 
 ``dag.test()`` always makes a manual run, which no event triggered; :func:`consuming` links the
 events to the run it makes, so the tasks see them in ``triggering_asset_events`` (or
-``triggering_dataset_events``) exactly as in a scheduled run. For the demo and the tests.
+``triggering_dataset_events``) exactly as in a scheduled run. For the demo and the tests; call
+:func:`register_assets` on a producing DAG first.
 """
 
 from __future__ import annotations
@@ -14,6 +15,17 @@ from typing import Any
 from unittest import mock
 
 from airflow_provider_flinksp._compat import AIRFLOW_V3
+
+
+def register_assets(dag: Any) -> None:
+    """Make the DAG's assets known to the metadata DB before ``dag.test()``, as the DAG processor
+    would: Airflow 2.11 records no event for a dataset it does not know (Airflow 3's ``dag.test()``
+    syncs the DAGs itself).
+
+    :param dag: the DAG
+    """
+    if not AIRFLOW_V3:  # pragma: no cover - Airflow 2.11
+        dag.sync_to_db()
 
 
 def recorded_events(uri: str, session: Any = None) -> list[Any]:
