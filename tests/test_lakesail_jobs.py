@@ -12,14 +12,17 @@ from typing import Any
 import pytest
 
 from airflow_provider_flinksp import hooks
+from airflow_provider_flinksp.core.waiting import Verdict
 from airflow_provider_flinksp.exceptions import (
     LakeSailApiError,
     LakeSailConnectionError,
     LakeSailResponseError,
 )
 from airflow_provider_flinksp.hooks import LakeSailHook
+from airflow_provider_flinksp.lakesail.job_waiting import JobTarget, check_states, judge
 from airflow_provider_flinksp.lakesail.jobspec import build_spec, parse_job_summary
 from airflow_provider_flinksp.testing import FakeLakeSail
+from airflow_provider_flinksp.triggers import LakeSailSessionJobTrigger
 
 TOKEN = "jobs-token-s3cr3t"
 JOBS_PATH = "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs"
@@ -352,3 +355,73 @@ def test_parse_summary_keeps_the_documented_fields_only() -> None:
 def test_build_spec_refuses(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         build_spec(name="n", job=JOB, **kwargs)
+
+
+# --------------------------------------------------------------------------- the job-state rule
+
+
+def test_judge_success_failure_and_waiting() -> None:
+    target = JobTarget("WS1", "SESS1", "SJ1")
+    running = {"id": "SJ1", "state": "RUNNING"}
+    assert judge(running, target) == Verdict("success", "Session job WS1/SESS1/SJ1 is RUNNING", value=running)
+    waiting = judge({"state": "PENDING"}, target)
+    assert (waiting.status, waiting.message) == (
+        "waiting",
+        "Session job WS1/SESS1/SJ1 is PENDING; waiting for RUNNING",
+    )
+    for state in ("FAILED", "DELETING"):
+        failed = judge({"state": state}, target)
+        assert failed.status == "failed"
+        assert f"is {state}, a failure state" in failed.message
+    custom = JobTarget("WS1", "SESS1", "SJ1", ("FAILED",), ())
+    assert judge({"state": "FAILED"}, custom).status == "success"
+
+
+@pytest.mark.parametrize(
+    ("target", "failure", "message"),
+    [
+        ("RUNNING", ("FAILED",), "target_states must be a list of job states"),
+        ((), ("FAILED",), "target_states must name at least one"),
+        (("RUNNING",), [None], "failure_states must be a list of job states"),
+        (("RUNNING", "FAILED"), ("failed",), "FAILED cannot be in both"),
+    ],
+)
+def test_check_states_refuses(target: Any, failure: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        check_states(target, failure)
+
+
+def test_job_trigger_serializes_to_plain_values_and_back() -> None:
+    trigger = LakeSailSessionJobTrigger(
+        workspace_id="WS1", session_id="SESS1", job_id="SJ1", deadline=1e9, poll_interval=2.0
+    )
+    path, kwargs = trigger.serialize()
+    assert path == "airflow_provider_flinksp.lakesail.triggers.LakeSailSessionJobTrigger"
+    assert json.loads(json.dumps(kwargs)) == kwargs
+    assert kwargs["target_states"] == ["RUNNING"]
+    assert kwargs["failure_states"] == ["FAILED", "DELETING"]
+    assert LakeSailSessionJobTrigger(**kwargs).serialize() == (path, kwargs)
+
+
+def test_job_trigger_yields_one_failed_event_for_a_failed_job(paged: FakeLakeSail) -> None:
+    summary = LakeSailHook().create_session_job("WS1", "SESS1", GOOD)
+    paged.fail_job("WS1", "SESS1", summary["id"])
+    trigger = LakeSailSessionJobTrigger(
+        workspace_id="WS1",
+        session_id="SESS1",
+        job_id=summary["id"],
+        deadline=time.time() + 30,
+        poll_interval=0.05,
+    )
+
+    async def main() -> list[Any]:
+        try:
+            return [event.payload async for event in trigger.run()]
+        finally:
+            await hooks.aclose_async_clients()
+
+    events = asyncio.run(main())
+    assert len(events) == 1
+    assert events[0]["status"] == "failed"
+    assert events[0]["reason"] == "savepoint"
+    assert f"Session job WS1/SESS1/{summary['id']} is FAILED" in events[0]["message"]
