@@ -425,3 +425,19 @@ def test_job_trigger_yields_one_failed_event_for_a_failed_job(paged: FakeLakeSai
     assert events[0]["status"] == "failed"
     assert events[0]["reason"] == "savepoint"
     assert f"Session job WS1/SESS1/{summary['id']} is FAILED" in events[0]["message"]
+
+
+def test_the_operator_checks_a_plain_spec_when_the_dag_is_parsed() -> None:
+    from airflow_provider_flinksp.operators import LakeSailCreateSessionJobOperator
+
+    with pytest.raises(ValueError, match=r"spec.job.args\[0\] must be a string"):
+        LakeSailCreateSessionJobOperator(
+            task_id="t", workspace_id="WS1", session_id="SESS1", name="n", job={"args": [1]}
+        )
+    with pytest.raises(ValueError, match="session_id must be a LakeSail ResourceId"):
+        LakeSailCreateSessionJobOperator(task_id="t", workspace_id="WS1", session_id="s", name="n", job={})
+    # left to render: checked when the task runs, before any request
+    templated = LakeSailCreateSessionJobOperator(
+        task_id="t", workspace_id="WS1", session_id="SESS1", name="n", job={"args": "{{ params.args }}"}
+    )
+    assert templated.job == {"args": "{{ params.args }}"}

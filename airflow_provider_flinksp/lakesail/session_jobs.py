@@ -38,7 +38,15 @@ SUMMARY_KEYS = ("id", "name", "state", "createdAt", "updatedAt")
 
 
 def _is_template(value: object) -> bool:
-    return isinstance(value, str) and ("{{" in value or "{%" in value)
+    """Whether a value still has something to render: a Jinja string (anywhere inside) or another
+    object, such as an XComArg."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, dict):
+        return any(_is_template(key) or _is_template(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_is_template(item) for item in value)
+    return not (value is None or isinstance(value, (int, float, bool)))
 
 
 class _JobWait(LakeSailTask):
@@ -154,9 +162,8 @@ class LakeSailCreateSessionJobOperator(_JobWait, BaseOperator):
         self.api_retry_delay = api_retry_delay
         self.request_timeout = request_timeout
         check_static_ids(workspace_id=workspace_id, session_id=session_id)
-        known = isinstance(name, str) and isinstance(job, dict)
-        if known and (flink_configuration is None or isinstance(flink_configuration, dict)):
-            # the shape is known now: a wrong type fails at parse time (templates are strings anyway)
+        if not any(_is_template(value) for value in (name, job, flink_configuration)):
+            # nothing is left to render: a wrong spec fails when the DAG is parsed, not when it runs
             plain = isinstance(savepoint_location, str) and not _is_template(savepoint_location)
             self._spec(savepoint_location if plain else None)
 
