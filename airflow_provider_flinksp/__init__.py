@@ -37,6 +37,13 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {"integration-name": integration, "python-modules": ["airflow_provider_flinksp.triggers"]}
         ],
+        # The savepoint assets' URI scheme: Airflow 3 reads "asset-uris", Airflow 2.11 "dataset-uris".
+        "asset-uris": [
+            {"schemes": ["lakesail"], "handler": "airflow_provider_flinksp.assets.normalize_lakesail_uri"}
+        ],
+        "dataset-uris": [
+            {"schemes": ["lakesail"], "handler": "airflow_provider_flinksp.assets.normalize_lakesail_uri"}
+        ],
         "connection-types": [
             {
                 "connection-type": "lakesail",

@@ -9,5 +9,10 @@ from airflow_provider_flinksp.lakesail.operators import (
     LakeSailLatestSavepointOperator,
     LakeSailTriggerSavepointOperator,
 )
+from airflow_provider_flinksp.lakesail.session_jobs import LakeSailCreateSessionJobOperator
 
-__all__ = ["LakeSailLatestSavepointOperator", "LakeSailTriggerSavepointOperator"]
+__all__ = [
+    "LakeSailCreateSessionJobOperator",
+    "LakeSailLatestSavepointOperator",
+    "LakeSailTriggerSavepointOperator",
+]

@@ -6,5 +6,6 @@ Importing this module at DAG parse time loads no HTTP client and no hook.
 from __future__ import annotations
 
 from airflow_provider_flinksp.lakesail.sensors import LakeSailSavepointSensor
+from airflow_provider_flinksp.lakesail.session_jobs import LakeSailSessionJobSensor
 
-__all__ = ["LakeSailSavepointSensor"]
+__all__ = ["LakeSailSavepointSensor", "LakeSailSessionJobSensor"]

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from airflow_provider_flinksp.core.trigger import PollingTrigger
-from airflow_provider_flinksp.lakesail.triggers import LakeSailSavepointTrigger
+from airflow_provider_flinksp.lakesail.triggers import LakeSailSavepointTrigger, LakeSailSessionJobTrigger
 
-__all__ = ["LakeSailSavepointTrigger", "PollingTrigger"]
+__all__ = ["LakeSailSavepointTrigger", "LakeSailSessionJobTrigger", "PollingTrigger"]

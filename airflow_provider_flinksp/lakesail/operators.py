@@ -133,6 +133,7 @@ class LakeSailLatestSavepointOperator(_LakeSailOperator):
             raise LakeSailError(message)
         self.log.info("Chose savepoint %s at %s (%s)", chosen.describe(), chosen.location, found)
         context["ti"].xcom_push(key="savepoint_location", value=chosen.location)
+        self._publish(context, chosen.to_dict())
         return chosen.to_dict()
 
 
@@ -290,6 +291,7 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
         context["ti"].xcom_push(key="trigger_nonce", value=triggered.trigger_nonce)
         self.log.info("Triggered a savepoint of job %s: %s", self._job, triggered.describe())
         if not self.wait_for_completion:
+            self._publish(context, triggered.to_dict())
             return triggered.to_dict()
         if not triggered.trigger_nonce:
             raise LakeSailResponseError(
@@ -309,7 +311,9 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
                 poll_interval=self.poll_interval,
                 kwargs={"nonce": triggered.trigger_nonce},
             )
-        return self._wait_in_worker(target, deadline)
+        savepoint = self._wait_in_worker(target, deadline)
+        self._publish(context, savepoint)
+        return savepoint
 
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, nonce: str | None = None
@@ -320,4 +324,6 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
         :param event: what the trigger sent
         :param nonce: the savepoint awaited
         """
-        return self._read_event(event, sensor=False, nonce=nonce).savepoint
+        savepoint = self._read_event(event, sensor=False, nonce=nonce).savepoint
+        self._publish(context, savepoint)
+        return savepoint
