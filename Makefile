@@ -9,7 +9,7 @@ PIP_FLAGS = --quiet --disable-pip-version-check --no-input
 PYTEST_FLAGS ?=
 
 .PHONY: test lint typecheck unit test-faults test-airflow2 demo bench fake-server clean \
-	flink-setup test-flink test-flink-airflow2 test-flink-record demo-flink
+	flink-setup test-flink test-flink-airflow2 test-flink-record demo-flink test-e2e e2e-postgres
 
 $(VENV)/.installed: $(LOCK) pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 unit: $(VENV)/.installed
-	$(VENV)/bin/python -m pytest -m "not faults and not flink" $(PYTEST_FLAGS)
+	$(VENV)/bin/python -m pytest -m "not faults and not flink and not e2e" $(PYTEST_FLAGS)
 
 ## make test-faults: the full seeded fault-injection suite
 test-faults: $(VENV)/.installed
@@ -42,7 +42,7 @@ test-faults: $(VENV)/.installed
 
 ## make test-airflow2: the whole suite on Airflow 2.11
 test-airflow2: $(VENV2)/.installed
-	$(VENV2)/bin/python -m pytest -m "not faults and not flink" $(PYTEST_FLAGS)
+	$(VENV2)/bin/python -m pytest -m "not faults and not flink and not e2e" $(PYTEST_FLAGS)
 
 ## make flink-setup: a JDK (apt-get, if javac is missing), Flink 2.3's jars and the test job's jar
 FLINK_BUILD ?= build/flink
@@ -63,14 +63,39 @@ test-flink-airflow2: $(VENV2)/.installed
 test-flink-record: flink-setup
 	FLINKSP_RECORD_RESPONSES=1 FLINKSP_FLINK_BUILD=$(FLINK_BUILD) $(VENV)/bin/python -m pytest -m flink tests/flink $(PYTEST_FLAGS)
 
+## make test-e2e: a real Airflow deployment (3.3, then 2.11) started and stopped by the suite
+## (E2E_RUNS_PER_DAG, E2E_DEADLINE, E2E_PERIODIC, ... in tests/e2e/conftest.py)
+## Both versions run even when the first fails; the target fails if either did.
+E2E_FLAGS = -m e2e -rA tests/e2e
+E2E_LOCK = requirements/e2e-extra.lock
+
+$(VENV)/.e2e-installed: $(VENV)/.installed $(E2E_LOCK)
+	$(VENV)/bin/pip install $(PIP_FLAGS) -r $(E2E_LOCK)
+	touch $@
+
+$(VENV2)/.e2e-installed: $(VENV2)/.installed $(E2E_LOCK)
+	$(VENV2)/bin/pip install $(PIP_FLAGS) -r $(E2E_LOCK)
+	touch $@
+
+# The deployment's metadata database: the suite starts a private cluster from these binaries.
+e2e-postgres:
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; }
+
+test-e2e: $(VENV)/.e2e-installed $(VENV2)/.e2e-installed e2e-postgres
+	status=0; \
+	$(VENV)/bin/python -m pytest $(E2E_FLAGS) $(PYTEST_FLAGS) || status=1; \
+	$(VENV2)/bin/python -m pytest $(E2E_FLAGS) $(PYTEST_FLAGS) || status=1; \
+	exit $$status
+
 ## make demo: the fake LakeSail server and the example DAG, run by Airflow
 demo: $(VENV)/.installed
-	$(VENV)/bin/python -m airflow_provider_flinksp.demo
+	$(VENV)/bin/python -m dev.demo
 
 ## make demo-flink: the Flink example DAG run by Airflow against a real local Flink cluster (real
 ## savepoints on disk); the cluster is stopped at the end
 demo-flink: flink-setup
-	FLINKSP_FLINK_BUILD=$(FLINK_BUILD) $(VENV)/bin/python dev/demo_flink.py
+	FLINKSP_FLINK_BUILD=$(FLINK_BUILD) $(VENV)/bin/python -m dev.demo_flink
 
 ## make fake-server: a fake LakeSail API on 127.0.0.1 to point your own DAGs at
 fake-server: $(VENV)/.installed

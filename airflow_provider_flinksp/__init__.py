@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_flinksp.flink.connection import CONNECTION_FIELDS as FLINK_CONNECTION_FIELDS
 from airflow_provider_flinksp.flink.connection import CONNECTION_FORM as FLINK_CONNECTION_FORM
-from airflow_provider_flinksp.lakesail.connection import CONNECTION_FORM
+from airflow_provider_flinksp.lakesail.connection import CONNECTION_FIELDS, CONNECTION_FORM
 
 __version__ = "0.1.0"
 
@@ -52,17 +53,26 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": integration, "python-modules": ["airflow_provider_flinksp.triggers"]},
             {"integration-name": flink, "python-modules": ["airflow_provider_flinksp.flink.triggers"]},
         ],
+        # The savepoint assets' URI scheme: Airflow 3 reads "asset-uris", Airflow 2.11 "dataset-uris".
+        "asset-uris": [
+            {"schemes": ["lakesail"], "handler": "airflow_provider_flinksp.assets.normalize_lakesail_uri"}
+        ],
+        "dataset-uris": [
+            {"schemes": ["lakesail"], "handler": "airflow_provider_flinksp.assets.normalize_lakesail_uri"}
+        ],
         "connection-types": [
             {
                 "connection-type": "lakesail",
                 "hook-class-name": "airflow_provider_flinksp.hooks.LakeSailHook",
                 "hook-name": "LakeSail",
+                "conn-fields": CONNECTION_FIELDS,
                 "ui-field-behaviour": CONNECTION_FORM,
             },
             {
                 "connection-type": "flink",
                 "hook-class-name": "airflow_provider_flinksp.hooks.FlinkRestHook",
                 "hook-name": "Apache Flink REST",
+                "conn-fields": FLINK_CONNECTION_FIELDS,
                 "ui-field-behaviour": FLINK_CONNECTION_FORM,
             },
         ],

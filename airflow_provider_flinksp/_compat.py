@@ -13,7 +13,7 @@ from airflow import __version__ as AIRFLOW_VERSION
 AIRFLOW_V3 = int(AIRFLOW_VERSION.split(".", 1)[0]) >= 3
 
 if AIRFLOW_V3:
-    from airflow.sdk import BaseHook, BaseOperator, BaseSensorOperator, PokeReturnValue
+    from airflow.sdk import Asset, BaseHook, BaseOperator, BaseSensorOperator, PokeReturnValue
     from airflow.sdk.exceptions import (
         AirflowException,
         AirflowFailException,
@@ -22,6 +22,7 @@ if AIRFLOW_V3:
     )
     from airflow.sdk.log import mask_secret
 else:  # pragma: no cover - exercised by the Airflow 2.11 CI run
+    from airflow.datasets import Dataset as Asset  # type: ignore[no-redef,assignment]
     from airflow.exceptions import (  # type: ignore[no-redef,attr-defined]
         AirflowException,
         AirflowFailException,
@@ -33,16 +34,21 @@ else:  # pragma: no cover - exercised by the Airflow 2.11 CI run
     from airflow.sensors.base import BaseSensorOperator, PokeReturnValue  # type: ignore[no-redef,assignment]
     from airflow.utils.log.secrets_masker import mask_secret  # type: ignore[no-redef]
 
+#: The context key of the asset (Airflow 3) or dataset (Airflow 2.11) events that triggered a run.
+TRIGGERING_EVENTS_KEY = "triggering_asset_events" if AIRFLOW_V3 else "triggering_dataset_events"
+
 if TYPE_CHECKING:
     from airflow.sdk import Connection
     from airflow.sdk.definitions.context import Context
 
 __all__ = [
     "AIRFLOW_V3",
+    "TRIGGERING_EVENTS_KEY",
     "AirflowException",
     "AirflowFailException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
+    "Asset",
     "BaseHook",
     "BaseOperator",
     "BaseSensorOperator",

@@ -92,6 +92,10 @@ class LakeSailSavepointFailedError(LakeSailError, AirflowFailException):
     """The awaited savepoint failed, vanished, or its job stopped; the task fails without retrying."""
 
 
+class LakeSailJobFailedError(LakeSailError, AirflowFailException):
+    """A session job reached a failure state (``FAILED``, ``DELETING``) while it was awaited; no retry."""
+
+
 class FlinkError(FlinkspError):
     """Base of the errors about Apache Flink's REST API."""
 

@@ -14,11 +14,13 @@ from airflow_provider_flinksp.lakesail.operators import (
     LakeSailLatestSavepointOperator,
     LakeSailTriggerSavepointOperator,
 )
+from airflow_provider_flinksp.lakesail.session_jobs import LakeSailCreateSessionJobOperator
 
 __all__ = [
     "FlinkLatestSavepointOperator",
     "FlinkRunJarOperator",
     "FlinkTriggerSavepointOperator",
+    "LakeSailCreateSessionJobOperator",
     "LakeSailLatestSavepointOperator",
     "LakeSailTriggerSavepointOperator",
 ]

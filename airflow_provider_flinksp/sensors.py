@@ -7,5 +7,6 @@ from __future__ import annotations
 
 from airflow_provider_flinksp.flink.sensors import FlinkSavepointSensor
 from airflow_provider_flinksp.lakesail.sensors import LakeSailSavepointSensor
+from airflow_provider_flinksp.lakesail.session_jobs import LakeSailSessionJobSensor
 
-__all__ = ["FlinkSavepointSensor", "LakeSailSavepointSensor"]
+__all__ = ["FlinkSavepointSensor", "LakeSailSavepointSensor", "LakeSailSessionJobSensor"]

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from airflow_provider_flinksp.core.trigger import PollingTrigger
 from airflow_provider_flinksp.flink.triggers import FlinkSavepointTrigger
-from airflow_provider_flinksp.lakesail.triggers import LakeSailSavepointTrigger
+from airflow_provider_flinksp.lakesail.triggers import LakeSailSavepointTrigger, LakeSailSessionJobTrigger
 
-__all__ = ["FlinkSavepointTrigger", "LakeSailSavepointTrigger", "PollingTrigger"]
+__all__ = ["FlinkSavepointTrigger", "LakeSailSavepointTrigger", "LakeSailSessionJobTrigger", "PollingTrigger"]

@@ -1,8 +1,8 @@
 """Performance benchmarks of airflow-provider-flinksp against floors and peer providers.
 
 ``python -m benchmarks`` (or ``make bench``) runs three targets against a loopback load server
-(:mod:`benchmarks.loadserver`, its own process) and writes ``benchmarks/results/latest.md`` and
-``latest.json``:
+(:mod:`benchmarks.loadserver`, its own process) and writes ``benchmarks/results/latest.md`` (short,
+committed) and the raw ``build/bench/latest.json`` (not committed):
 
 1. :mod:`benchmarks.parse`: what importing the sensors and operators adds to a DAG file's parse;
 2. :mod:`benchmarks.per_call`: client CPU per API call of the hook, interleaved with floors and peers;
@@ -32,6 +32,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
+RAW_RESULTS = Path(__file__).resolve().parent.parent / "build" / "bench"
 #: Bytecode of everything the children import, so that imports are timed from cached bytecode
 #: (as from an installed wheel) without writing ``__pycache__`` into the source tree.
 PYCACHE = Path(tempfile.gettempdir()) / "flinksp-bench-pycache"

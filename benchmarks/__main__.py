@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any
 
-from benchmarks import RESULTS, LoadServer, child_env, machine, parse, run_child, temp_home
+from benchmarks import RAW_RESULTS, RESULTS, LoadServer, child_env, machine, parse, run_child, temp_home
 from benchmarks.report import render
 
 #: (implementation, N, poll interval): what target 3 runs, in this order.
@@ -64,7 +64,8 @@ def main() -> None:
     parser.add_argument("--parse-reps", type=int, default=11)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--block", type=int, default=100)
-    parser.add_argument("--results", default=str(RESULTS), help="directory for latest.md and latest.json")
+    parser.add_argument("--results", default=str(RESULTS), help="directory for latest.md (committed)")
+    parser.add_argument("--raw", default=str(RAW_RESULTS), help="directory for latest.json (not committed)")
     args = parser.parse_args()
     only = set(args.only.split(","))
     started = time.monotonic()
@@ -97,10 +98,11 @@ def main() -> None:
             report["scale"] = _scale(port, args.quick)
     report["machine"]["loadavg_end"] = list(os.getloadavg())
     report["machine"]["took_s"] = time.monotonic() - started
+    os.makedirs(args.raw, exist_ok=True)
+    with open(os.path.join(args.raw, "latest.json"), "w") as f:  # first: a report bug loses nothing
+        json.dump(report, f, indent=1, default=str)
     text = render(report)
     os.makedirs(args.results, exist_ok=True)
-    with open(os.path.join(args.results, "latest.json"), "w") as f:
-        json.dump(report, f, indent=1, default=str)
     with open(os.path.join(args.results, "latest.md"), "w") as f:
         f.write(text)
     print(text)

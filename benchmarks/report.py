@@ -27,6 +27,10 @@ def _f(value: Any, digits: int = 2) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def _pct(value: float | None) -> float | None:
+    return None if value is None else value * 100
+
+
 def _mark(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
@@ -289,7 +293,7 @@ def _scale(runs: list[dict[str, Any]]) -> list[str]:
             f"| {name} | {r['n']:,} | {r['interval']:g} s | {_f(r['cpu_per_poll_ms'], 3)} | {_f(ratio)} "
             f"| {_f(r['cpu_per_poll_run_ms'], 3)} | {_f(r['requests_per_poll'])} "
             f"| {_f(r['polls_per_s'], 0)} ({_f(r['expected_polls_per_s'], 0)}) "
-            f"| {_f(r['cpu_util_window'] * 100, 0)} % | {_f(r['server_cpu_util'] * 100, 0)} % |"
+            f"| {_f(_pct(r['cpu_util_window']), 0)} % | {_f(_pct(r['server_cpu_util']), 0)} % |"
         )
     lines += [
         "",

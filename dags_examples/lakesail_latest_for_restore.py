@@ -30,8 +30,9 @@ DOC = """
    (`if_none="skip"`), and so does the restore.
 2. **restore_from_savepoint** reads `savepoint_location` from XCom.
 
-LakeSail does not document how to restore a session job from a savepoint; plain Flink reads the
-path from the configuration option `execution.savepoint.path`, which the restore task returns.
+LakeSail documents no restore field of its own; Flink reads the savepoint's path from its option
+`execution.savepoint.path`, which the restore task returns here. To create the job from it, use
+`LakeSailCreateSessionJobOperator(savepoint_location=...)`, as `lakesail_savepoint_upgrade.py` does.
 
 Connection: `lakesail_default`. Params: `workspace_id`, `session_id`, `job_id`.
 """

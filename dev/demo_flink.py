@@ -1,4 +1,5 @@
-"""``make demo-flink``: the Flink example DAG run by Airflow against a real local Flink cluster.
+"""``make demo-flink`` (``python -m dev.demo_flink``): the Flink example DAG run by Airflow against a
+real local Flink cluster.
 
 Starts a Flink 2.3 session cluster (JobManager and TaskManager, from ``make flink-setup``'s
 ``build/flink``), uploads the test suite's counter job and starts it with the hook, then runs
@@ -22,11 +23,10 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from dev.demo import Console, configure_airflow, quiet, read_xcoms
+from tests.flink.cluster import DEFAULT_BUILD, FlinkCluster
 
-from airflow_provider_flinksp.demo import Console, configure_airflow, quiet, read_xcoms  # noqa: E402
-from tests.flink.cluster import DEFAULT_BUILD, FlinkCluster  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 EXAMPLE = REPO / "dags_examples" / "flink_savepoint_upgrade.py"
 BUILD = Path(os.environ.get("FLINKSP_FLINK_BUILD", DEFAULT_BUILD))

@@ -62,11 +62,10 @@ def lakesail_conn(fake: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def set_body_cap(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
-    """Lower the response body cap on both transports and in the policy's messages."""
-    from airflow_provider_flinksp.core.transport import aio, policy, sync
+    """Lower the response body cap (both transports read it from the policy)."""
+    from airflow_provider_flinksp.core.transport import policy
 
-    for module in (policy, sync, aio):
-        monkeypatch.setattr(module, "MAX_BODY_BYTES", size)
+    monkeypatch.setattr(policy, "MAX_BODY_BYTES", size)
 
 
 def bearer(token: str) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""``python -m airflow_provider_flinksp.demo`` (what ``make demo`` runs), in a subprocess with this
+"""``python -m dev.demo`` (what ``make demo`` runs), in a subprocess with this
 Python and a clean environment, plus its small helpers in-process."""
 
 from __future__ import annotations
@@ -13,10 +13,17 @@ from unittest import mock
 
 import pytest
 
-from airflow_provider_flinksp import demo
+from dev import demo
 from tests.conftest import REPO
 
-TASKS = ["trigger_savepoint", "wait_for_savepoint", "push_latest", "restore_from_savepoint"]
+TASKS = [
+    "trigger_savepoint",
+    "wait_for_savepoint",
+    "push_latest",
+    "restore_from_savepoint",
+    "wait_until_running",
+]
+JOB_ID = r"SJ[0-9A-F]+"
 LOCATION = r"s3://bucket/flink-savepoints/savepoint-[0-9a-f]+"
 
 
@@ -27,7 +34,7 @@ def demo_run() -> tuple[subprocess.CompletedProcess[str], float]:
     env.pop(demo.DAGS_FOLDER_ENV, None)
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "airflow_provider_flinksp.demo"],
+        [sys.executable, "-m", "dev.demo"],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -51,14 +58,30 @@ def test_demo_shows_each_task_succeeding_and_the_location(
     out = demo_run[0].stdout
     for task_id in TASKS:
         assert re.search(rf"^\s+{task_id}\s+success\s+\S", out, re.MULTILINE), task_id
-    received = re.search(rf"The restore task received ({LOCATION})$", out, re.MULTILINE)
+    received = re.search(rf"The upgraded job ({JOB_ID}) was restored from ({LOCATION})$", out, re.MULTILINE)
     assert received, out
-    location = received.group(1)
-    # The same savepoint all the way: the sensor saw it complete, push_latest chose it, restore got it.
+    job_id, location = received.groups()
+    # The same savepoint all the way: the sensor saw it complete, push_latest chose it, the new job
+    # was created from it (as the fake server recorded), and it runs.
     assert re.search(rf"wait_for_savepoint\s+success\s+waited \d+\.\d s; completed at {location}$", out, re.M)
     assert re.search(rf"push_latest\s+success\s+latest {location}$", out, re.MULTILINE)
-    assert f"restore would set execution.savepoint.path={location}" in out
+    assert re.search(
+        rf"restore_from_savepoint\s+success\s+created job {job_id} \(PENDING\) from {location}$", out, re.M
+    )
+    assert re.search(rf"wait_until_running\s+success\s+job {job_id} RUNNING$", out, re.MULTILINE)
     assert re.search(r"trigger_savepoint\s+success\s+triggered savepoint nonce [0-9a-f-]{36}$", out, re.M)
+
+
+def test_demo_shows_the_asset_triggered_restore(
+    demo_run: tuple[subprocess.CompletedProcess[str], float],
+) -> None:
+    out = demo_run[0].stdout
+    location = re.search(rf"The upgraded job {JOB_ID} was restored from ({LOCATION})$", out, re.M)
+    assert location, out
+    assert re.search(rf"savepoint_from_event\s+success\s+the event carried {location.group(1)}$", out, re.M)
+    standby = re.search(rf"The standby job ({JOB_ID}) was restored from {location.group(1)}$", out, re.M)
+    assert standby, out
+    assert re.search(rf"restore_from_savepoint\s+success\s+created job {standby.group(1)} \(RUNNING\)", out)
 
 
 def test_demo_shows_the_hook_at_work(demo_run: tuple[subprocess.CompletedProcess[str], float]) -> None:
@@ -120,8 +143,13 @@ def test_configure_refuses_once_airflow_is_imported(tmp_path: Path) -> None:
          1.64, "waited 1.6 s; completed at s3://x"),
         ("push_latest", "success", {("push_latest", "savepoint_location"): "s3://x"}, None, "latest s3://x"),
         ("restore_from_savepoint", "success",
-         {("restore_from_savepoint", "return_value"): {"execution.savepoint.path": "s3://x"}},
-         None, "restore would set execution.savepoint.path=s3://x"),
+         {("restore_from_savepoint", "return_value"): {"id": "SJ1", "state": "PENDING"}},
+         None, "created job SJ1 (PENDING) from s3://x"),
+        ("wait_until_running", "success",
+         {("wait_until_running", "return_value"): {"id": "SJ1", "state": "RUNNING"}},
+         None, "job SJ1 RUNNING"),
+        ("savepoint_from_event", "success",
+         {("savepoint_from_event", "return_value"): "s3://x"}, None, "the event carried s3://x"),
         ("push_latest", "failed", {}, None, "see Airflow's output below"),
         ("restore_from_savepoint", "skipped", {}, None, "-"),
     ],
@@ -129,4 +157,4 @@ def test_configure_refuses_once_airflow_is_imported(tmp_path: Path) -> None:
 def test_describe(
     task_id: str, state: str, xcoms: dict[tuple[str, str], object], waited: float | None, expected: str
 ) -> None:
-    assert demo.describe(task_id, state, xcoms, waited) == expected
+    assert demo.describe(task_id, state, xcoms, waited, "s3://x") == expected

@@ -19,6 +19,7 @@ import pytest
 
 from airflow_provider_flinksp._compat import AIRFLOW_V3
 from airflow_provider_flinksp.testing import FakeLakeSail, format_timestamp
+from airflow_provider_flinksp.testing.asset_runs import consuming, recorded_events, register_assets
 from tests.conftest import REPO
 
 EXAMPLES = REPO / "dags_examples"
@@ -31,6 +32,11 @@ EXPECTED = {
         "trigger_savepoint": {"wait_for_savepoint"},
         "wait_for_savepoint": {"push_latest"},
         "push_latest": {"restore_from_savepoint"},
+        "restore_from_savepoint": {"wait_until_running"},
+        "wait_until_running": set(),
+    },
+    "lakesail_restore_on_new_savepoint": {
+        "savepoint_from_event": {"restore_from_savepoint"},
         "restore_from_savepoint": set(),
     },
     "lakesail_periodic_gate": {
@@ -163,20 +169,23 @@ def test_example_settings(examples: dict[str, Any], dag_id: str) -> None:
     dag = examples[dag_id]
     assert sorted(dag.tags) == ["flink", "lakesail"]
     assert dag.catchup is False
-    assert dag.timetable.can_be_scheduled is False  # schedule=None
+    # schedule=None, but for the DAG that runs on the savepoint asset
+    assert dag.timetable.can_be_scheduled is (dag_id == "lakesail_restore_on_new_savepoint")
     assert "LakeSail" in (dag.doc_md or "")
     assert dag.description
     assert ast.get_docstring(ast.parse(Path(dag.fileloc).read_text(encoding="utf-8")))
-    assert {name: dag.params[name] for name in ("workspace_id", "session_id", "job_id")} == {
+    assert {name: dag.params[name] for name in ("workspace_id", "session_id")} == {
         "workspace_id": "WS1",
         "session_id": "SESS1",
-        "job_id": "JOB1",
     }
     lakesail_tasks = [task for task in dag.tasks if hasattr(task, "lakesail_conn_id")]
     assert lakesail_tasks
     for task in lakesail_tasks:
         assert task.lakesail_conn_id == "lakesail_default"
         assert {"workspace_id": task.workspace_id, "session_id": task.session_id} == IDS
+        if task.task_type in ("LakeSailCreateSessionJobOperator", "LakeSailSessionJobSensor"):
+            continue  # the job they create or watch is not the params' job
+        assert dag.params["job_id"] == "JOB1"
         assert task.job_id == "{{ params.job_id }}"
 
 
@@ -254,7 +263,9 @@ def job(fake: FakeLakeSail, lakesail_conn: str, airflow_db: str) -> FakeLakeSail
 def test_upgrade_example_runs(job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> None:
     job.add_job("WS2", "SESS1", "JOB1")  # another job: its savepoints must not be mixed in
     job.trigger("WS2", "SESS1", "JOB1")
-    dag_run = load_example("lakesail_savepoint_upgrade.py", monkeypatch).test()
+    upgrade = load_example("lakesail_savepoint_upgrade.py", monkeypatch)
+    register_assets(upgrade)
+    dag_run = upgrade.test()
     assert states(dag_run) == dict.fromkeys(EXPECTED["lakesail_savepoint_upgrade"], "success")
     xcoms = read_xcoms(dag_run)
     nonce = xcoms[("trigger_savepoint", "trigger_nonce")]
@@ -264,8 +275,43 @@ def test_upgrade_example_runs(job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
     assert xcoms[("wait_for_savepoint", "return_value")]["location"] == location
     assert xcoms[("push_latest", "return_value")]["triggerNonce"] == nonce
     assert xcoms[("push_latest", "savepoint_location")] == location
-    assert xcoms[("restore_from_savepoint", "return_value")] == {"execution.savepoint.path": location}
     assert job.triggered_count(*JOB1) == 1
+    # the restore: the upgraded job, created from that savepoint, running
+    new_id = xcoms[("restore_from_savepoint", "job_id")]
+    assert xcoms[("restore_from_savepoint", "return_value")]["id"] == new_id
+    assert xcoms[("wait_until_running", "return_value")]["state"] == "RUNNING"
+    spec = job.job_spec("WS1", "SESS1", new_id)
+    assert spec["name"] == "orders-v2"
+    assert spec["flinkConfiguration"] == {"execution.savepoint.path": location}
+    assert spec["job"] == {
+        "jarUri": "s3://bucket/jars/orders-2.0.jar",
+        "entryClass": "com.example.Orders",
+        "args": [],
+    }
+    assert job.count("POST", "/sessions/SESS1/jobs") - job.count("POST", "/savepoints") == 1
+    # push_latest recorded the savepoint as an event of the job's savepoint asset ...
+    events = recorded_events("lakesail://WS1/SESS1/JOB1")
+    assert events[-1].extra == xcoms[("push_latest", "return_value")]
+    # ... and the DAG scheduled on that asset restores a standby job from the event's location
+    with consuming("lakesail://WS1/SESS1/JOB1"):
+        consumer_run = load_example("lakesail_restore_on_new_savepoint.py", monkeypatch).test()
+    assert states(consumer_run) == dict.fromkeys(EXPECTED["lakesail_restore_on_new_savepoint"], "success")
+    consumer = read_xcoms(consumer_run)
+    assert consumer[("savepoint_from_event", "return_value")] == location
+    standby = consumer[("restore_from_savepoint", "return_value")]
+    assert standby["state"] == "RUNNING"
+    assert standby["name"] == "orders-standby"
+    assert job.job_spec("WS1", "SESS1", standby["id"])["flinkConfiguration"] == {
+        "execution.savepoint.path": location
+    }
+
+
+def test_restore_on_new_savepoint_without_an_event_fails_saying_why(
+    job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dag_run = load_example("lakesail_restore_on_new_savepoint.py", monkeypatch).test()
+    assert states(dag_run) == {"savepoint_from_event": "failed", "restore_from_savepoint": "upstream_failed"}
+    assert job.count("POST") == 0
 
 
 def test_upgrade_example_takes_its_ids_from_params(
@@ -278,7 +324,8 @@ def test_upgrade_example_takes_its_ids_from_params(
     assert job.triggered_count("WS2", "SESS2", "JOB7") == 1
     assert job.triggered_count(*JOB1) == 0
     location = job.savepoints("WS2", "SESS2", "JOB7")["completed"][0]["location"]
-    assert read_xcoms(dag_run)[("restore_from_savepoint", "return_value")] == {
+    new_id = read_xcoms(dag_run)[("restore_from_savepoint", "job_id")]
+    assert job.job_spec("WS2", "SESS2", new_id)["flinkConfiguration"] == {
         "execution.savepoint.path": location
     }
 

@@ -1,4 +1,4 @@
-"""Tests for the embedded fake LakeSail API (airflow_provider_flinksp.testing)."""
+"""Tests for the embedded fake LakeSail API (airflow_provider_flinksp.testing), over real HTTP."""
 
 from __future__ import annotations
 
@@ -6,22 +6,38 @@ import http.client
 import json
 import re
 import shlex
+import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import requests
 
-from airflow_provider_flinksp.testing import FakeClock, FakeJob, FakeLakeSail, FakeLakeSailError
+from airflow_provider_flinksp.testing import (
+    FakeClock,
+    FakeJob,
+    FakeLakeSail,
+    FakeLakeSailError,
+    Fault,
+    format_timestamp,
+)
 from airflow_provider_flinksp.testing.__main__ import main as cli_main
-from airflow_provider_flinksp.testing.fake_server import format_timestamp
 
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\Z")
 START = 1_795_760_145.123  # 2026-11-27T06:15:45.123Z
+TS0 = "2026-11-27T06:15:45.123Z"
+WS = "/api/flink/v1/workspaces/WS1"
+JOBS = WS + "/sessions/SESS1/jobs"
+SPEC = {
+    "name": "upgraded",
+    "flinkConfiguration": {"execution.savepoint.path": "s3://b/sp-1"},
+    "job": {"args": []},
+}
 
 
 @pytest.fixture
@@ -31,7 +47,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def srv(clock: FakeClock) -> Iterator[FakeLakeSail]:
-    with FakeLakeSail(token=TOKEN, clock=clock, savepoint_duration=1.0) as server:
+    with FakeLakeSail(token=TOKEN, clock=clock, savepoint_duration=1.0, job_start_delay=2.0) as server:
         yield server
 
 
@@ -40,15 +56,22 @@ def job(srv: FakeLakeSail) -> FakeJob:
     return srv.add_job("WS1", "SESS1", "JOB1")
 
 
+class Api(requests.Session):
+    """A requests session with the token, taking paths relative to the server's root."""
+
+    def __init__(self, root: str) -> None:
+        super().__init__()
+        self.root = root
+        self.headers.update(AUTH)
+
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().request(method, self.root + url, *args, **kwargs)
+
+
 @pytest.fixture
-def session() -> Iterator[requests.Session]:
-    with requests.Session() as sess:
-        sess.headers.update(AUTH)
-        yield sess
-
-
-def sp_url(srv: FakeLakeSail, job: FakeJob) -> str:
-    return srv.url + job.savepoints_path
+def session(srv: FakeLakeSail) -> Iterator[Api]:
+    with Api(srv.url) as api:
+        yield api
 
 
 def raw_request(srv: FakeLakeSail, method: str, path: str, headers: dict[str, str] | None = None) -> Any:
@@ -64,442 +87,441 @@ def raw_request(srv: FakeLakeSail, method: str, path: str, headers: dict[str, st
         conn.close()
 
 
-# ---------------------------------------------------------------------------- basics
-
-
-def test_start_url_and_context_manager(clock: FakeClock) -> None:
-    server = FakeLakeSail(clock=clock)
-    with pytest.raises(RuntimeError):
-        _ = server.url
-    assert server.start() is server
-    try:
-        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", server.url)
-        assert server.token == "test-token"
-        assert server.running
-    finally:
-        server.stop()
-    assert not server.running
-    server.stop()  # idempotent
+# ---------------------------------------------------------------------------- server and routes
 
 
 def test_timestamp_format() -> None:
-    assert format_timestamp(START) == "2026-11-27T06:15:45.123Z"
+    assert format_timestamp(START) == TS0
     assert format_timestamp(0.5) == "1970-01-01T00:00:00.500Z"
 
 
-def test_me(srv: FakeLakeSail, session: requests.Session) -> None:
-    resp = session.get(srv.url + "/api/org/v1/me")
-    assert resp.status_code == 200
+def test_me_and_describe(srv: FakeLakeSail, job: FakeJob, session: Api, clock: FakeClock) -> None:
+    resp = session.get("/api/org/v1/me")
     assert resp.headers["Content-Type"] == "application/json; charset=utf-8"
-    body = resp.json()
-    assert body["type"] == "serviceAccount"
-    assert body["id"]
-    assert body["name"]
-
-
-def test_get_job(srv: FakeLakeSail, job: FakeJob, session: requests.Session, clock: FakeClock) -> None:
-    body = session.get(srv.url + job.path).json()
-    assert body["id"] == "JOB1"
-    assert body["state"] == "RUNNING"
+    assert resp.json() == {"type": "serviceAccount", "id": "SA1", "name": "fake-service-account"}
+    body = session.get(job.path).json()
     assert set(body) == {"id", "name", "flinkConfiguration", "job", "state", "createdAt", "updatedAt"}
-    assert set(body["job"]) == {"id", "name", "args"}
-    assert body["job"]["args"] == []
-    assert body["createdAt"] == body["updatedAt"] == "2026-11-27T06:15:45.123Z"
+    assert (body["id"], body["state"]) == ("JOB1", "RUNNING")
+    assert body["job"] == {"id": job.flink_job_id, "name": "job1-job", "args": []}
+    assert body["createdAt"] == body["updatedAt"] == TS0
     clock.advance(5)
     job.state = "FAILED"
-    body = session.get(srv.url + job.path).json()
-    assert body["state"] == "FAILED"
-    assert body["updatedAt"] == "2026-11-27T06:15:50.123Z"
+    body = session.get(job.path).json()
+    assert (body["state"], body["updatedAt"]) == ("FAILED", "2026-11-27T06:15:50.123Z")
 
 
-def test_auth_required(srv: FakeLakeSail, job: FakeJob) -> None:
+def test_auth(srv: FakeLakeSail, job: FakeJob, clock: FakeClock) -> None:
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}):
-        resp = requests.get(sp_url(srv, job), headers=headers)
-        assert resp.status_code == 401
+        resp = requests.get(srv.url + job.savepoints_path, headers=headers)
+        assert (resp.status_code, resp.headers["WWW-Authenticate"]) == (401, "Bearer")
         assert isinstance(resp.json()["message"], str)
-    assert requests.get(srv.url + "/nope", headers={}).status_code == 401
-    assert requests.get(sp_url(srv, job), headers=AUTH).status_code == 200
-
-
-def test_auth_can_be_disabled(clock: FakeClock) -> None:
+    assert requests.get(srv.url + "/nope").status_code == 401  # before routing
+    srv.token = "rotated"
+    assert requests.get(srv.url + job.path, headers={"Authorization": "Bearer rotated"}).status_code == 200
     with FakeLakeSail(token=None, clock=clock) as server:
         assert requests.get(server.url + "/api/org/v1/me").status_code == 200
 
 
 @pytest.mark.parametrize(
-    "path",
+    ("method", "path", "status"),
     [
-        "/api/flink/v1/workspaces/ws1/sessions/SESS1/jobs/JOB1/savepoints",
-        "/api/flink/v1/workspaces/WS1/sessions/S-1/jobs/JOB1",
-        "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/" + "J" * 21,
-        "/api/flink/v1/workspaces//sessions/SESS1/jobs/JOB1/savepoints",
+        ("GET", WS.lower() + "/sessions/SESS1/jobs/JOB1/savepoints", 400),
+        ("GET", JOBS.replace("SESS1", "S-1") + "/JOB1", 400),
+        ("GET", JOBS + "/" + "J" * 21, 400),
+        ("GET", "/api/flink/v1/workspaces//sessions/SESS1/jobs/JOB1/savepoints", 400),
+        ("POST", JOBS.replace("SESS1", "s1"), 400),
+        ("GET", JOBS.replace("WS1", "WS2") + "/JOB1/savepoints", 404),
+        ("GET", JOBS.replace("SESS1", "SESS2") + "/JOB1/savepoints", 404),
+        ("GET", JOBS + "/JOB2", 404),
+        ("GET", JOBS + "/JOB1/savepoints/extra", 404),
+        ("GET", "/api/flink/v2/workspaces/WS1", 404),
+        ("GET", "/", 404),
+        ("GET", JOBS.replace("SESS1", "SESS2"), 404),
+        ("POST", JOBS.replace("WS1", "WS2"), 404),
+        ("DELETE", JOBS + "/JOB1/savepoints", 405),
+        ("POST", JOBS + "/JOB1", 405),
+        ("PUT", "/api/org/v1/me", 405),
+        ("PATCH", JOBS, 405),
     ],
 )
-def test_bad_ids_400(srv: FakeLakeSail, job: FakeJob, session: requests.Session, path: str) -> None:
-    resp = session.get(srv.url + path)
-    assert resp.status_code == 400
-    assert "message" in resp.json()
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/api/flink/v1/workspaces/WS2/sessions/SESS1/jobs/JOB1/savepoints",
-        "/api/flink/v1/workspaces/WS1/sessions/SESS2/jobs/JOB1/savepoints",
-        "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB2/savepoints",
-        "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB2",
-        "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1/savepoints/extra",
-        "/api/flink/v2/workspaces/WS1",
-        "/",
-    ],
-)
-def test_not_found_404(srv: FakeLakeSail, job: FakeJob, session: requests.Session, path: str) -> None:
-    resp = session.get(srv.url + path)
-    assert resp.status_code == 404
+def test_error_statuses(session: Api, job: FakeJob, method: str, path: str, status: int) -> None:
+    resp = session.request(method, path, json=SPEC if method == "POST" else None)
+    assert resp.status_code == status
     assert resp.headers["Content-Type"] == "application/json; charset=utf-8"
     assert isinstance(resp.json()["message"], str)
-
-
-def test_wrong_method_405(srv: FakeLakeSail, job: FakeJob, session: requests.Session) -> None:
-    for method, url in (
-        ("DELETE", sp_url(srv, job)),
-        ("POST", srv.url + job.path),
-        ("PUT", srv.url + "/api/org/v1/me"),
-    ):
-        resp = session.request(method, url)
-        assert resp.status_code == 405
+    if status == 405:
         assert method in resp.json()["message"]
-        assert "Allow" in resp.headers
+        assert resp.headers["Allow"] in ("GET", "POST", "GET, POST")
+    if status == 400:
+        assert "ResourceId" in resp.json()["message"]  # the package's own ID rule
 
 
-# ---------------------------------------------------------------------------- life cycle
+# ---------------------------------------------------------------------------- savepoint life cycle
 
 
-def test_life_cycle(srv: FakeLakeSail, job: FakeJob, session: requests.Session, clock: FakeClock) -> None:
-    url = sp_url(srv, job)
+def test_life_cycle(srv: FakeLakeSail, job: FakeJob, session: Api, clock: FakeClock) -> None:
+    url = job.savepoints_path
     assert session.get(url).json() == {"pending": [], "completed": []}
     resp = session.post(url)
-    assert resp.status_code == 202
     created = resp.json()
-    assert created["location"] is None
-    assert created["triggerType"] == "MANUAL"
-    assert created["triggeredAt"] == "2026-11-27T06:15:45.123Z"
+    assert resp.status_code == 202
+    assert (created["location"], created["triggerType"], created["triggeredAt"]) == (None, "MANUAL", TS0)
     nonce = created["triggerNonce"]
-    assert isinstance(nonce, str)
-    assert nonce
-
+    clock.advance(0.5)
+    assert session.get(url).json() == {
+        "pending": [{"triggerType": "MANUAL", "triggerNonce": nonce, "triggeredAt": TS0}],
+        "completed": [],
+    }
     clock.advance(0.5)
     listing = session.get(url).json()
-    assert listing["completed"] == []
-    assert listing["pending"] == [{"triggerType": "MANUAL", "triggerNonce": nonce, "triggeredAt": TS0}]
-
-    clock.advance(0.5)
-    listing = session.get(url).json()
-    assert listing["pending"] == []
     [done] = listing["completed"]
-    assert done["triggerNonce"] == nonce
-    assert done["triggerType"] == "MANUAL"
+    assert listing["pending"] == []
+    assert (done["triggerNonce"], done["triggerType"]) == (nonce, "MANUAL")
     assert re.fullmatch(r"s3://bucket/flink-savepoints/savepoint-[0-9a-f]+", done["location"])
-    assert srv.triggered_count("WS1", "SESS1", "JOB1") == 1
-
-    # a second one gets a fresh nonce and a later timestamp
     clock.advance(10)
     second = session.post(url).json()
-    assert second["triggerNonce"] != nonce
-    assert second["triggeredAt"] == "2026-11-27T06:15:56.123Z"
+    assert (second["triggerNonce"] != nonce, second["triggeredAt"]) == (True, "2026-11-27T06:15:56.123Z")
     assert srv.triggered_count("WS1", "SESS1", "JOB1") == 2
 
 
-TS0 = "2026-11-27T06:15:45.123Z"
-
-
-def test_appear_delay(clock: FakeClock, session: requests.Session) -> None:
-    with FakeLakeSail(clock=clock, savepoint_duration=2.0, appear_delay=0.5) as server:
-        job = server.add_job("WS1", "SESS1", "JOB1")
-        url = sp_url(server, job)
-        assert session.post(url).status_code == 202
-        assert session.get(url).json()["pending"] == []
-        assert session.post(url).status_code == 409  # already accepted, just not listed yet
-        clock.advance(0.5)
-        assert len(session.get(url).json()["pending"]) == 1
-        clock.advance(2.0)
-        listing = session.get(url).json()
-        assert listing["pending"] == []
-        assert len(listing["completed"]) == 1
-
-
-def test_per_job_duration(srv: FakeLakeSail, clock: FakeClock) -> None:
+def test_appear_delay_and_per_job_duration(clock: FakeClock, srv: FakeLakeSail) -> None:
+    srv.appear_delay = 0.5
     srv.add_job("WS1", "SESS1", "SLOW", savepoint_duration=30.0)
     srv.trigger("WS1", "SESS1", "SLOW")
-    clock.advance(29.9)
+    assert srv.savepoints("WS1", "SESS1", "SLOW")["pending"] == []
+    with pytest.raises(FakeLakeSailError, match="already pending"):  # accepted, just not listed yet
+        srv.trigger("WS1", "SESS1", "SLOW")
+    clock.advance(30.4)
     assert len(srv.savepoints("WS1", "SESS1", "SLOW")["pending"]) == 1
     clock.advance(0.1)
     assert len(srv.savepoints("WS1", "SESS1", "SLOW")["completed"]) == 1
 
 
-def test_failure_vanishes(
-    srv: FakeLakeSail, job: FakeJob, session: requests.Session, clock: FakeClock
-) -> None:
-    url = sp_url(srv, job)
-    job.fail_next()
-    session.post(url)
-    assert len(session.get(url).json()["pending"]) == 1
-    clock.advance(1)
-    assert session.get(url).json() == {"pending": [], "completed": []}
-    # only the next one failed
-    session.post(url)
-    clock.advance(1)
-    assert len(session.get(url).json()["completed"]) == 1
-
-
-def test_fail_next_many(srv: FakeLakeSail, job: FakeJob, clock: FakeClock) -> None:
+def test_failures_vanish(srv: FakeLakeSail, job: FakeJob, clock: FakeClock) -> None:
     job.fail_next(2)
     for _ in range(3):
         srv.trigger("WS1", "SESS1", "JOB1")
+        assert len(job.savepoints()["pending"]) == 1
         clock.advance(1)
-    assert len(srv.savepoints("WS1", "SESS1", "JOB1")["completed"]) == 1
-
-
-def test_one_pending_at_a_time(srv: FakeLakeSail, job: FakeJob, session: requests.Session) -> None:
-    url = sp_url(srv, job)
-    assert session.post(url).status_code == 202
-    resp = session.post(url)
-    assert resp.status_code == 409
-    assert resp.json() == {"message": "a savepoint is already pending"}
-    assert srv.triggered_count("WS1", "SESS1", "JOB1") == 1
-
-
-def test_concurrent_posts_only_one_wins(srv: FakeLakeSail, job: FakeJob) -> None:
-    url = sp_url(srv, job)
-    results: list[int] = []
-    lock = threading.Lock()
-
-    def post() -> None:
-        status = requests.post(url, headers=AUTH).status_code
-        with lock:
-            results.append(status)
-
-    threads = [threading.Thread(target=post) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(results) == [202] + [409] * 7
-
-
-@pytest.mark.parametrize("state", ["PENDING", "FAILED", "DELETING"])
-def test_not_running_409(
-    srv: FakeLakeSail, job: FakeJob, session: requests.Session, clock: FakeClock, state: str
-) -> None:
-    job.state = state
-    resp = session.post(sp_url(srv, job))
-    assert resp.status_code == 409
-    assert state in resp.json()["message"]
-    with pytest.raises(FakeLakeSailError) as info:
-        srv.trigger("WS1", "SESS1", "JOB1")
-    assert info.value.status == 409
-
-
-def test_pending_savepoint_survives_state_change(srv: FakeLakeSail, job: FakeJob, clock: FakeClock) -> None:
+    assert len(job.savepoints()["completed"]) == 1
     srv.trigger("WS1", "SESS1", "JOB1")
     clock.advance(5)
     job.state = "FAILED"  # the savepoint finished before the change, so it completed
-    assert len(srv.savepoints("WS1", "SESS1", "JOB1")["completed"]) == 1
+    assert len(job.savepoints()["completed"]) == 2
 
 
-def test_in_process_helpers(srv: FakeLakeSail, job: FakeJob, clock: FakeClock) -> None:
+@pytest.mark.parametrize("state", ["PENDING", "FAILED", "DELETING"])
+def test_not_running_409(srv: FakeLakeSail, job: FakeJob, session: Api, state: str) -> None:
+    job.state = state
+    resp = session.post(job.savepoints_path)
+    assert resp.status_code == 409
+    assert state in resp.json()["message"]
+
+
+def test_in_process_helpers(srv: FakeLakeSail, job: FakeJob) -> None:
     created = srv.trigger("WS1", "SESS1", "JOB1")
-    assert created["location"] is None
-    assert created["triggerType"] == "MANUAL"
     assert srv.savepoints("WS1", "SESS1", "JOB1")["pending"][0]["triggerNonce"] == created["triggerNonce"]
     assert srv.triggered_count("WS1", "SESS1", "JOB1") == 0  # counts HTTP POSTs only
     assert srv.get_job("WS1", "SESS1", "JOB1") is job
+    assert srv.jobs == [job]
     with pytest.raises(FakeLakeSailError) as info:
         srv.savepoints("WS1", "SESS1", "NOPE")
     assert info.value.status == 404
     with pytest.raises(ValueError, match="already exists"):
         srv.add_job("WS1", "SESS1", "JOB1")
-    with pytest.raises(ValueError, match="ID"):
+    with pytest.raises(ValueError, match="ID must be a LakeSail ResourceId"):
         srv.add_job("ws1", "SESS1", "JOB1")
+    with pytest.raises(ValueError, match="unknown job state"):
+        srv.add_job("WS1", "SESS1", "JOB2", state="STOPPED")
+
+
+# ---------------------------------------------------------------------------- pending policies
+
+
+def test_one_pending_at_a_time_409(srv: FakeLakeSail, job: FakeJob) -> None:
+    url = srv.url + job.savepoints_path
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: requests.post(url, headers=AUTH).status_code, range(8)))
+    assert sorted(statuses) == [202] + [409] * 7
+    assert requests.post(url, headers=AUTH).json() == {"message": "a savepoint is already pending"}
+    assert srv.triggered_count("WS1", "SESS1", "JOB1") == 1
+
+
+@pytest.mark.parametrize("policy", ["409", "400"])
+def test_periodic_refuses_manual(clock: FakeClock, policy: str) -> None:
+    with FakeLakeSail(clock=clock, pending_policy=policy) as server:
+        job = server.add_job("WS1", "SESS1", "PER", periodic_interval=10.0)
+        clock.advance(10)
+        assert [sp["triggerType"] for sp in job.savepoints()["pending"]] == ["PERIODIC"]
+        resp = requests.post(server.url + job.savepoints_path, headers=AUTH)
+        assert (resp.status_code, resp.json()) == (int(policy), {"message": "a savepoint is already pending"})
+        clock.advance(1)
+        assert requests.post(server.url + job.savepoints_path, headers=AUTH).status_code == 202
+
+
+def test_queue_policy(srv: FakeLakeSail, clock: FakeClock, session: Api) -> None:
+    srv.pending_policy = "queue"
+    job = srv.add_job("WS1", "SESS1", "PER", periodic_interval=10.0, savepoint_duration=2.0)
+    clock.advance(10.5)  # the periodic one runs from 10 to 12
+    first, second = (session.post(job.savepoints_path) for _ in range(2))
+    assert (first.status_code, second.status_code) == (202, 202)
+    nonces = [first.json()["triggerNonce"], second.json()["triggerNonce"]]
+    assert first.json()["triggeredAt"] == "2026-11-27T06:15:55.623Z"
+    listing = session.get(job.savepoints_path).json()
+    assert [sp["triggerType"] for sp in listing["pending"]] == ["PERIODIC"]  # queued ones are not listed
+    clock.advance(2)  # t = 12.5: the first queued one started at 12
+    assert [sp.get("triggerNonce") for sp in job.savepoints()["pending"]] == nonces[:1]
+    clock.advance(4)  # t = 16.5: both done (12-14, 14-16); the periodic tick at 20 has not come yet
+    listing = job.savepoints()
+    assert [sp.get("triggerNonce") for sp in listing["completed"]] == [None, *nonces]
+    assert listing["pending"] == []
+    assert srv.triggered_count("WS1", "SESS1", "PER") == 2
+    with pytest.raises(ValueError, match="pending_policy"):
+        srv.pending_policy = "wait"
+
+
+def test_queued_savepoints_dropped_when_job_stops(srv: FakeLakeSail, job: FakeJob, clock: FakeClock) -> None:
+    srv.pending_policy = "queue"
+    srv.trigger("WS1", "SESS1", "JOB1")
+    srv.trigger("WS1", "SESS1", "JOB1")
+    job.state = "FAILED"
+    clock.advance(5)
+    assert len(job.savepoints()["completed"]) == 1  # the running one finished; the queued one vanished
 
 
 # ---------------------------------------------------------------------------- periodic and history
 
 
-def test_periodic(srv: FakeLakeSail, session: requests.Session, clock: FakeClock) -> None:
+def test_periodic(srv: FakeLakeSail, clock: FakeClock) -> None:
     job = srv.add_job("WS1", "SESS1", "PER", periodic_interval=10.0)
-    url = sp_url(srv, job)
     clock.advance(9.9)
-    assert session.get(url).json() == {"pending": [], "completed": []}
+    assert job.savepoints() == {"pending": [], "completed": []}
     clock.advance(0.1)
-    [pending] = session.get(url).json()["pending"]
-    assert pending == {"triggerType": "PERIODIC", "triggeredAt": "2026-11-27T06:15:55.123Z"}
-    assert session.post(url).status_code == 409  # the periodic one is pending
-    clock.advance(1.0)
-    listing = session.get(url).json()
-    assert listing["pending"] == []
-    [done] = listing["completed"]
-    assert done["triggerType"] == "PERIODIC"
-    assert "triggerNonce" not in done
-    assert done["location"]
-
-    # a long jump (t = 11 -> 50.5) catches up every period at once: ticks at 20, 30, 40 and 50
-    clock.advance(39.5)
-    listing = session.get(url).json()
-    assert [sp["triggeredAt"][14:19] for sp in listing["completed"]] == [
-        "15:55",
-        "16:05",
-        "16:15",
-        "16:25",
+    assert job.savepoints()["pending"] == [
+        {"triggerType": "PERIODIC", "triggeredAt": "2026-11-27T06:15:55.123Z"}
     ]
+    clock.advance(1.0)
+    [done] = job.savepoints()["completed"]
+    assert (done["triggerType"], "triggerNonce" in done, bool(done["location"])) == ("PERIODIC", False, True)
+    clock.advance(39.5)  # t = 11 -> 50.5 catches up every period at once: ticks at 20, 30, 40 and 50
+    listing = job.savepoints()
+    assert [sp["triggeredAt"][14:19] for sp in listing["completed"]] == ["15:55", "16:05", "16:15", "16:25"]
     assert [sp["triggeredAt"][14:19] for sp in listing["pending"]] == ["16:35"]
 
 
-def test_periodic_skips_while_pending(srv: FakeLakeSail, clock: FakeClock) -> None:
-    srv.add_job("WS1", "SESS1", "PER", periodic_interval=10.0, savepoint_duration=1.0)
+def test_periodic_skips_while_busy_or_stopped(srv: FakeLakeSail, clock: FakeClock) -> None:
+    job = srv.add_job("WS1", "SESS1", "PER", periodic_interval=10.0, savepoint_duration=1.0)
     clock.advance(9.5)
     srv.trigger("WS1", "SESS1", "PER")  # pending from 9.5 to 10.5: the tick at 10 is skipped
     clock.advance(11.0)  # t = 20.5: the tick at 20 fires
-    listing = srv.savepoints("WS1", "SESS1", "PER")
-    assert [sp["triggerType"] for sp in listing["completed"]] == ["MANUAL"]
-    assert [sp["triggerType"] for sp in listing["pending"]] == ["PERIODIC"]
-
-
-def test_periodic_paused_when_not_running(srv: FakeLakeSail, clock: FakeClock) -> None:
-    job = srv.add_job("WS1", "SESS1", "PER", periodic_interval=10.0)
-    clock.advance(15)  # one at 10, done at 11
+    listing = job.savepoints()
+    assert [sp["triggerType"] for sp in listing["completed"] + listing["pending"]] == ["MANUAL", "PERIODIC"]
+    clock.advance(1)
     job.state = "FAILED"
     clock.advance(100)
-    assert len(srv.savepoints("WS1", "SESS1", "PER")["completed"]) == 1
+    assert len(job.savepoints()["completed"]) == 2
     job.state = "RUNNING"
-    clock.advance(5)  # t = 120: the tick at 120 fires
-    assert len(srv.savepoints("WS1", "SESS1", "PER")["pending"]) == 1
+    clock.advance(8.5)  # t = 130: the tick at 130 fires
+    assert len(job.savepoints()["pending"]) == 1
 
 
-def test_history_clean_up(srv: FakeLakeSail, session: requests.Session, clock: FakeClock) -> None:
-    job = srv.add_job("WS1", "SESS1", "HIST", history_max_count=2)
-    url = sp_url(srv, job)
+def test_history_clean_up_and_preload(srv: FakeLakeSail, clock: FakeClock) -> None:
+    old = {"location": "s3://b/old", "triggerType": "UPGRADE", "triggerNonce": None, "triggeredAt": TS0}
+    job = srv.add_job("WS1", "SESS1", "HIST", completed=[old], history_max_count=2)
+    assert job.savepoints()["completed"] == [{k: v for k, v in old.items() if v is not None}]
     nonces = []
-    for _ in range(4):
-        nonces.append(session.post(url).json()["triggerNonce"])
+    for _ in range(3):
+        nonces.append(srv.trigger("WS1", "SESS1", "HIST")["triggerNonce"])
         clock.advance(1)
-    completed = session.get(url).json()["completed"]
-    assert [sp["triggerNonce"] for sp in completed] == nonces[-2:]
+    assert [sp["triggerNonce"] for sp in job.savepoints()["completed"]] == nonces[-2:]
 
 
-def test_preloaded_history(srv: FakeLakeSail, session: requests.Session, clock: FakeClock) -> None:
-    old = {
-        "location": "s3://bucket/flink-savepoints/savepoint-old",
-        "triggerType": "UPGRADE",
-        "triggerNonce": None,
-        "triggeredAt": "2026-11-01T00:00:00.000Z",
+# ---------------------------------------------------------------------------- session jobs
+
+
+def test_create_session_job(srv: FakeLakeSail, session: Api, clock: FakeClock) -> None:
+    srv.add_session("WS1", "SESS1")
+    spec = {
+        **SPEC,
+        "job": {"jarUri": "s3://b/app.jar", "entryClass": "com.example.App", "args": ["--x", "1"]},
     }
-    job = srv.add_job("WS1", "SESS1", "PRE", completed=[old], history_max_count=1)
-    url = sp_url(srv, job)
-    [listed] = session.get(url).json()["completed"]
-    assert listed == {k: v for k, v in old.items() if v is not None}
-    session.post(url)
-    clock.advance(1)
-    [newest] = session.get(url).json()["completed"]
-    assert newest["triggerType"] == "MANUAL"
+    resp = session.post(JOBS, json=spec)
+    summary = resp.json()
+    assert resp.status_code == 201
+    assert set(summary) == {"id", "name", "state", "createdAt", "updatedAt"}
+    assert (summary["name"], summary["state"], summary["createdAt"]) == ("upgraded", "PENDING", TS0)
+    job_id = summary["id"]
+    assert re.fullmatch(r"[A-Z0-9]{1,20}", job_id)
+    assert srv.job_spec("WS1", "SESS1", job_id) == spec
+    described = session.get(f"{JOBS}/{job_id}").json()
+    assert (described["flinkConfiguration"], described["state"]) == (spec["flinkConfiguration"], "PENDING")
+    assert described["job"] == {"id": described["job"]["id"], "name": "upgraded", **spec["job"]}
+    assert session.post(f"{JOBS}/{job_id}/savepoints").status_code == 409  # not running yet
+    clock.advance(2.0)  # job_start_delay
+    described = session.get(f"{JOBS}/{job_id}").json()
+    assert (described["state"], described["updatedAt"]) == ("RUNNING", "2026-11-27T06:15:47.123Z")
+    assert session.post(f"{JOBS}/{job_id}/savepoints").status_code == 202
+    srv.fail_job("WS1", "SESS1", job_id)
+    assert session.get(f"{JOBS}/{job_id}").json()["state"] == "FAILED"
+    never = session.post(JOBS, json=SPEC).json()["id"]
+    srv.fail_job("WS1", "SESS1", never)  # before it started: it never starts
+    clock.advance(10)
+    assert srv.get_job("WS1", "SESS1", never).state == "FAILED"
+
+
+def test_list_session_jobs_pages(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
+    ids = ["JOB1"] + [session.post(JOBS, json={**SPEC, "name": f"j{i}"}).json()["id"] for i in range(6)]
+    srv.add_job("WS1", "SESS2", "OTHER")  # another session's job is not listed
+    pages, marker = [], None
+    while True:
+        body = session.get(JOBS, params={"limit": 3, **({"marker": marker} if marker else {})}).json()
+        pages.append([item["id"] for item in body["items"]])
+        marker = body.get("marker")
+        if marker is None:
+            break
+        assert isinstance(marker, str)
+    assert pages == [ids[:3], ids[3:6], ids[6:]]
+    assert set(body["items"][0]) == {"id", "name", "state", "createdAt", "updatedAt"}
+    everything = {"items": [srv.get_job("WS1", "SESS1", i).summary() for i in ids]}
+    assert session.get(JOBS, params={"limit": 7}).json() == everything
+    assert "marker" not in session.get(JOBS).json()
+    srv.state.page_size = 2  # the server's own cap, whatever the limit
+    assert len(session.get(JOBS, params={"limit": 100}).json()["items"]) == 2
+    srv.add_session("WS1", "EMPTY")
+    assert session.get(f"{WS}/sessions/EMPTY/jobs").json() == {"items": []}
+
+
+def test_list_bad_query_400(session: Api, job: FakeJob) -> None:
+    for query in ("limit=101", "limit=0", "limit=-1", "limit=ten", "limit=", "marker=bm9wZQ", "marker=%%%"):
+        resp = session.get(f"{JOBS}?{query}")
+        assert resp.status_code == 400, query
+        assert query.partition("=")[0] in resp.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"{", "not valid JSON"),
+        (b"[]", "JSON object"),
+        ({"flinkConfiguration": {}, "job": {"args": []}}, "name"),
+        ({**SPEC, "name": 7}, "name"),
+        ({"name": "x", "job": {"args": []}}, "flinkConfiguration"),
+        ({**SPEC, "flinkConfiguration": ["a"]}, "flinkConfiguration"),
+        (
+            {**SPEC, "flinkConfiguration": {"parallelism.default": 2}},
+            "flinkConfiguration['parallelism.default']",
+        ),
+        ({"name": "x", "flinkConfiguration": {}}, "job is required"),
+        ({**SPEC, "job": {}}, "job.args"),
+        ({**SPEC, "job": {"args": ["--x", 1]}}, "job.args"),
+        ({**SPEC, "job": {"args": [], "jarUri": 3}}, "job.jarUri"),
+    ],
+)
+def test_create_bad_spec_400(srv: FakeLakeSail, job: FakeJob, session: Api, body: Any, problem: str) -> None:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    resp = session.post(JOBS, data=data, headers={"Content-Type": "application/json"})
+    assert resp.status_code == 400
+    assert problem in resp.json()["message"]
+    assert srv.jobs == [job]  # nothing was created
 
 
 # ---------------------------------------------------------------------------- faults
 
 
-def test_fault_status(srv: FakeLakeSail, job: FakeJob, session: requests.Session) -> None:
-    url = sp_url(srv, job)
-    srv.add_fault("status", status=503, retry_after=2, times=2)
-    for _ in range(2):
-        resp = session.get(url)
-        assert resp.status_code == 503
-        assert resp.headers["Retry-After"] == "2"
+def test_fault_status(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
+    fault = srv.add_fault("status", status=503, retry_after=2, times=2)
+    assert isinstance(fault, Fault)
+    for left in (1, 0):
+        resp = session.get(job.savepoints_path)
+        assert (resp.status_code, resp.headers["Retry-After"], fault.times) == (503, "2", left)
         assert "message" in resp.json()
-    assert session.get(url).status_code == 200
-
-
-def test_fault_applies_before_auth(srv: FakeLakeSail, job: FakeJob) -> None:
+    assert session.get(job.savepoints_path).status_code == 200
     srv.add_fault("status", status=429)
-    assert requests.get(sp_url(srv, job)).status_code == 429  # no token at all
-    assert requests.get(sp_url(srv, job)).status_code == 401
-
-
-def test_fault_status_raw_body(srv: FakeLakeSail, job: FakeJob, session: requests.Session) -> None:
+    assert requests.get(srv.url + job.savepoints_path).status_code == 429  # before authentication
+    with pytest.raises(TypeError, match="count"):
+        srv.add_fault("status", status=503, count=2)  # keyword fields, checked
     srv.add_fault("status", status=500, body=b"oops", content_type="text/plain")
-    resp = session.get(sp_url(srv, job))
+    resp = session.get(job.savepoints_path)
     assert (resp.status_code, resp.content, resp.headers["Content-Type"]) == (500, b"oops", "text/plain")
 
 
-def test_fault_matching(srv: FakeLakeSail, job: FakeJob, session: requests.Session) -> None:
-    url = sp_url(srv, job)
-    srv.add_fault("status", status=500, method="POST", path_contains="/savepoints", times=None)
-    assert session.get(url).status_code == 200
-    assert session.get(srv.url + job.path).status_code == 200
-    assert session.post(url).status_code == 500
-    assert session.post(url).status_code == 500  # forever
+def test_fault_matching(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
+    srv.add_fault("status", status=500, method="post", path_contains="/savepoints", times=None)
+    assert session.get(job.savepoints_path).status_code == 200
+    assert session.post(JOBS, json=SPEC).status_code == 201
+    assert [session.post(job.savepoints_path).status_code for _ in range(3)] == [500] * 3  # until cleared
     assert srv.triggered_count("WS1", "SESS1", "JOB1") == 0
     srv.clear_faults()
-    assert session.post(url).status_code == 202
+    assert session.post(job.savepoints_path).status_code == 202
 
 
-def test_fault_reset(srv: FakeLakeSail, job: FakeJob, session: requests.Session) -> None:
-    url = sp_url(srv, job)
+def test_fault_reset(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
     srv.add_fault("reset", method="POST")
     with pytest.raises(requests.ConnectionError):
-        session.post(url)
+        session.post(job.savepoints_path)
     assert srv.requests[-1] == ("POST", job.savepoints_path, "reset")
     assert srv.triggered_count("WS1", "SESS1", "JOB1") == 0
-    # http.client sees a reset too; then the session recovers on a new connection
     srv.add_fault("reset")
-    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
-    conn.request("GET", job.savepoints_path, headers=AUTH)
-    with pytest.raises(ConnectionResetError):
-        conn.getresponse()
-    conn.close()
-    assert session.get(url).status_code == 200
+    assert raw_request(srv, "GET", job.savepoints_path) == "reset"
+    assert session.get(job.savepoints_path).status_code == 200  # recovers on a new connection
 
 
-def test_fault_stall(srv: FakeLakeSail, job: FakeJob, session: requests.Session) -> None:
-    url = sp_url(srv, job)
+def test_fault_stall(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
     srv.add_fault("stall", seconds=0.3)
     started = time.perf_counter()
-    assert session.get(url).status_code == 200
+    assert session.get(job.savepoints_path).status_code == 200
     assert time.perf_counter() - started >= 0.3
     srv.add_fault("stall", seconds=0.5)
     with pytest.raises(requests.Timeout):
-        session.get(url, timeout=0.1)
+        session.get(job.savepoints_path, timeout=0.1)
+    assert [a.fault for a in srv.arrivals] == ["stall", "stall"]  # recorded on arrival
 
 
-def test_fault_body(srv: FakeLakeSail, job: FakeJob, session: requests.Session) -> None:
-    url = sp_url(srv, job)
+def test_client_gone_before_the_answer(
+    srv: FakeLakeSail, job: FakeJob, capfd: pytest.CaptureFixture[str]
+) -> None:
+    srv.add_fault("stall", seconds=0.3, times=2)
+    for _ in range(2):
+        sock = socket.create_connection(("127.0.0.1", srv.port))
+        sock.sendall(f"GET {job.savepoints_path} HTTP/1.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n".encode())
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # a reset, before the fake answers
+    time.sleep(0.5)
+    assert [r.status for r in srv.requests] == [200, 200]
+    assert "Traceback" not in capfd.readouterr().err  # the server shrugs it off
+
+
+def test_fault_body_and_redirect(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
     html = "<html><body>Bad gateway</body></html>"
     srv.add_fault("body", body=html, content_type="text/html; charset=utf-8")
-    resp = session.get(url)
-    assert resp.status_code == 200
-    assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
-    assert resp.text == html
     srv.add_fault("body", body=b'{"pending": [')
-    resp = session.get(url)
-    assert resp.status_code == 200
-    with pytest.raises(requests.JSONDecodeError):
-        resp.json()
-    assert session.get(url).json() == {"pending": [], "completed": []}
-
-
-def test_fault_redirect(srv: FakeLakeSail, job: FakeJob, session: requests.Session) -> None:
     srv.add_fault("redirect", body="https://login.example.invalid/")
-    resp = session.get(sp_url(srv, job), allow_redirects=False)
-    assert resp.status_code == 302
-    assert resp.headers["Location"] == "https://login.example.invalid/"
+    resp = session.get(job.savepoints_path)
+    assert (resp.status_code, resp.text, resp.headers["Content-Type"]) == (
+        200,
+        html,
+        "text/html; charset=utf-8",
+    )
+    with pytest.raises(requests.JSONDecodeError):
+        session.get(job.savepoints_path).json()
+    resp = session.get(job.savepoints_path, allow_redirects=False)
+    assert (resp.status_code, resp.headers["Location"]) == (302, "https://login.example.invalid/")
+    assert session.get(job.savepoints_path).json() == {"pending": [], "completed": []}
 
 
-def test_fault_validation(srv: FakeLakeSail) -> None:
-    with pytest.raises(ValueError, match="unknown fault kind"):
-        srv.add_fault("nope")
-    with pytest.raises(ValueError, match="needs status"):
-        srv.add_fault("status")
-    with pytest.raises(ValueError, match="unknown random fault kind"):
-        srv.set_random_faults(kinds=("boom",))
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s: s.add_fault("nope"), "unknown fault kind"),
+        (lambda s: s.add_fault("status"), "needs status"),
+        (lambda s: s.add_fault("redirect"), "target URL"),
+        (lambda s: s.set_random_faults(kinds=("boom",)), "unknown random fault kind"),
+        (lambda s: s.set_random_faults(rate=2), "rate"),
+    ],
+)
+def test_fault_validation(srv: FakeLakeSail, call: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        call(srv)
 
 
 def _statuses_with_random_faults(seed: int, clock: FakeClock) -> list[Any]:
@@ -509,95 +531,80 @@ def _statuses_with_random_faults(seed: int, clock: FakeClock) -> list[Any]:
         out = [raw_request(server, "GET", job.savepoints_path) for _ in range(40)]
         statuses = [item if item == "reset" else item[0] for item in out]
         assert [r.status for r in server.requests] == statuses
-        # POSTs are not in methods=("GET",): never faulted
-        assert raw_request(server, "POST", job.savepoints_path)[0] == 202
+        assert raw_request(server, "POST", job.savepoints_path)[0] == 202  # methods=("GET",): never faulted
         return statuses
 
 
-def test_random_faults_reproducible(clock: FakeClock) -> None:
+def test_random_faults(clock: FakeClock, srv: FakeLakeSail, job: FakeJob) -> None:
     first = _statuses_with_random_faults(123, clock)
     assert first == _statuses_with_random_faults(123, clock)
     assert {200, 503, 429, "reset"} <= set(first)
     assert first != _statuses_with_random_faults(7, clock)
-
-
-def test_random_faults_retry_after(srv: FakeLakeSail, job: FakeJob) -> None:
     srv.set_random_faults(rate=1.0, seed=1, kinds=("429",), retry_after=3)
     status, headers, body = raw_request(srv, "GET", job.savepoints_path)
-    assert (status, headers["Retry-After"]) == (429, "3")
-    assert "message" in json.loads(body)
+    assert (status, headers["Retry-After"], "message" in json.loads(body)) == (429, "3", True)
+    srv.set_random_faults(rate=1.0, kinds=("html",))
+    assert raw_request(srv, "GET", job.savepoints_path)[1]["Content-Type"].startswith("text/html")
     srv.clear_faults()
     assert raw_request(srv, "GET", job.savepoints_path)[0] == 200
 
 
-# ---------------------------------------------------------------------------- HTTP behaviour
+# ---------------------------------------------------------------------------- HTTP behaviour and records
 
 
-def test_keep_alive_reuse_is_fast(srv: FakeLakeSail, job: FakeJob, session: requests.Session) -> None:
-    url = sp_url(srv, job)
-    session.get(url)
+def test_keep_alive(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
+    session.get(job.savepoints_path)
     started = time.perf_counter()
     for _ in range(200):
-        assert session.get(url).status_code == 200
-    assert time.perf_counter() - started < 1.0
-    assert srv.connection_count == 1
-
-
-def test_http_client_keep_alive(srv: FakeLakeSail, job: FakeJob) -> None:
+        assert session.get(job.savepoints_path).status_code == 200
+    # Nagle's algorithm against delayed ACKs would cost ~40 ms a request (8 s); allow for a loaded machine.
+    assert time.perf_counter() - started < 3.0
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
-    started = time.perf_counter()
-    try:
-        for i in range(100):
-            method = "POST" if i == 50 else "GET"
-            conn.request(method, job.savepoints_path, body=b"{}" if method == "POST" else None, headers=AUTH)
-            resp = conn.getresponse()
-            body = resp.read()
-            assert resp.status == (202 if method == "POST" else 200)
-            assert resp.getheader("Content-Length") == str(len(body))
-            assert resp.getheader("Content-Type") == "application/json; charset=utf-8"
-            json.loads(body)
-    finally:
-        conn.close()
-    assert time.perf_counter() - started < 1.0
-    assert srv.connection_count == 1
+    for method in ("GET", "POST", "GET"):
+        conn.request(method, job.savepoints_path, body=b"{}" if method == "POST" else None, headers=AUTH)
+        resp = conn.getresponse()
+        body = resp.read()
+        assert resp.status == (202 if method == "POST" else 200)
+        assert resp.getheader("Content-Length") == str(len(body))
+    conn.close()
+    assert srv.connection_count == 2
 
 
-def test_connection_close_honoured(srv: FakeLakeSail, job: FakeJob) -> None:
-    status, headers, _ = raw_request(srv, "GET", job.savepoints_path, {**AUTH, "Connection": "close"})
-    assert status == 200
-    assert headers["Connection"] == "close"
-
-
-def test_stop_drops_keep_alive_connections(clock: FakeClock) -> None:
-    server = FakeLakeSail(clock=clock).start()
-    with requests.Session() as sess:
-        sess.headers.update(AUTH)
-        url = server.url + "/api/org/v1/me"
-        assert sess.get(url).status_code == 200
-        server.stop()
+def test_start_stop_and_connection_close(clock: FakeClock) -> None:
+    server = FakeLakeSail(clock=clock)
+    with pytest.raises(RuntimeError):
+        _ = server.url
+    assert server.start() is server
+    assert (server.token, server.running, server.url) == (
+        "test-token",
+        True,
+        f"http://127.0.0.1:{server.port}",
+    )
+    status, headers, _ = raw_request(server, "GET", "/api/org/v1/me", {**AUTH, "Connection": "close"})
+    assert (status, headers["Connection"]) == (200, "close")
+    with Api(server.url) as session:
+        assert session.get("/api/org/v1/me").status_code == 200
+        server.stop()  # drops the kept-alive connection
         with pytest.raises(requests.ConnectionError):
-            sess.get(url, timeout=2)
+            session.get("/api/org/v1/me", timeout=2)
+    assert not server.running
+    server.stop()  # idempotent
 
 
-def test_request_counting(srv: FakeLakeSail, job: FakeJob, session: requests.Session) -> None:
-    url = sp_url(srv, job)
-    session.get(url)
-    session.get(url + "?x=1")
-    session.post(url)
-    session.get(srv.url + job.path)
+def test_request_records(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
+    session.get(job.savepoints_path)
+    session.get(job.savepoints_path + "?x=1")
+    session.post(job.savepoints_path)
+    session.post(JOBS, json=SPEC)
     assert srv.count() == 4
-    assert srv.count(method="GET") == 3
-    assert srv.count(method="post") == 1
-    assert srv.count(path_contains="/savepoints") == 3
-    assert srv.count(method="GET", path_contains="/savepoints") == 2
+    assert (srv.count(method="GET"), srv.count(method="post")) == (2, 2)
+    assert srv.count(method="POST", path_contains="/savepoints") == 1
     assert srv.requests[0] == ("GET", job.savepoints_path, 200)
-    assert srv.requests[2].status == 202
-    assert srv.triggered_count("WS1", "SESS1", "JOB1") == 1
+    assert [r.status for r in srv.requests[2:]] == [202, 201]
+    assert [(a.method, a.fault) for a in srv.arrivals] == [(r.method, None) for r in srv.requests]
     srv.reset_counters()
-    assert srv.count() == 0
-    assert srv.requests == []
-    assert srv.triggered_count("WS1", "SESS1", "JOB1") == 0
-    assert len(srv.savepoints("WS1", "SESS1", "JOB1")["pending"]) == 1  # state is kept
+    assert (srv.count(), srv.arrivals, srv.triggered_count("WS1", "SESS1", "JOB1")) == (0, [], 0)
+    assert len(job.savepoints()["pending"]) == 1  # state is kept
 
 
 # ---------------------------------------------------------------------------- command line
@@ -606,7 +613,8 @@ def test_request_counting(srv: FakeLakeSail, job: FakeJob, session: requests.Ses
 def test_cli(capsys: pytest.CaptureFixture[str]) -> None:
     stop = threading.Event()
     codes: list[int] = []
-    thread = threading.Thread(target=lambda: codes.append(cli_main(["--token", "T0K"], stop_event=stop)))
+    argv = ["--token", "T0K", "--periodic", "0.2", "--savepoint-duration", "60", "--pending-policy", "400"]
+    thread = threading.Thread(target=lambda: codes.append(cli_main(argv, stop_event=stop)))
     thread.start()
     try:
         output = ""
@@ -614,19 +622,20 @@ def test_cli(capsys: pytest.CaptureFixture[str]) -> None:
         while "export AIRFLOW_CONN_LAKESAIL_DEFAULT=" not in output and time.monotonic() < deadline:
             time.sleep(0.01)
             output += capsys.readouterr().out
-        url = re.search(r"http://127\.0\.0\.1:\d+", output)
-        assert url is not None
-        assert "T0K" in output
-        assert "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1" in output
         prefix = "export AIRFLOW_CONN_LAKESAIL_DEFAULT="
-        line = next(ln for ln in output.splitlines() if ln.startswith(prefix))
-        conn = json.loads(shlex.split(line[len(prefix) :])[0])
-        assert conn == {"conn_type": "lakesail", "host": url.group(0), "password": "T0K"}
-        resp = requests.post(
-            url.group(0) + "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1/savepoints",
-            headers={"Authorization": "Bearer T0K"},
+        conn = json.loads(
+            shlex.split(next(ln for ln in output.splitlines() if ln.startswith(prefix))[len(prefix) :])[0]
         )
-        assert resp.status_code == 202
+        assert conn == {"conn_type": "lakesail", "host": conn["host"], "password": "T0K"}
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", conn["host"])
+        assert JOBS + "/JOB1" in output
+        url = conn["host"] + JOBS + "/JOB1/savepoints"
+        deadline = time.monotonic() + 5  # a periodic savepoint starts after 0.2 s and lasts 60 s
+        while not requests.get(url, headers={"Authorization": "Bearer T0K"}).json()["pending"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        resp = requests.post(url, headers={"Authorization": "Bearer T0K"})
+        assert (resp.status_code, resp.json()) == (400, {"message": "a savepoint is already pending"})
     finally:
         stop.set()
         thread.join(5)

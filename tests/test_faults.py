@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_flinksp.testing import FakeLakeSail
+from airflow_provider_flinksp.testing import Arrival, FakeLakeSail
 from tests.conftest import REPO
 
 JOB = ("WS1", "SESS1", "JOB1")
@@ -66,11 +66,11 @@ def dags() -> ModuleType:
 
 @dataclass
 class FaultTally:
-    """Counts what FakeLakeSail serves, by wrapping its fault picker: every request passes through it
-    on arrival, and stalls (which the request records show only as their late 200) are seen too."""
+    """Counts what FakeLakeSail serves, from its arrival records: every request is recorded on arrival
+    with the fault it drew, stalls too (which the request records show only as their late 200)."""
 
-    arrivals: list[tuple[float, str, str]] = field(default_factory=list)
-    faults: Counter[str] = field(default_factory=Counter)
+    fake: FakeLakeSail
+    start: int = 0
 
     @classmethod
     def attach(cls, fake: FakeLakeSail) -> FaultTally:
@@ -78,20 +78,17 @@ class FaultTally:
 
         :param fake: the server
         """
-        tally = cls()
-        take: Callable[[str, str], Any] = fake._take_fault
-        lock = threading.Lock()
+        return cls(fake, len(fake.arrivals))
 
-        def counting(method: str, target: str) -> Any:
-            fault = take(method, target)
-            with lock:
-                tally.arrivals.append((time.monotonic(), method, target))
-                if fault is not None:
-                    tally.faults[str(fault.status) if fault.kind == "status" else fault.kind] += 1
-            return fault
+    @property
+    def arrivals(self) -> list[Arrival]:
+        """The requests since the tally started."""
+        return self.fake.arrivals[self.start :]
 
-        fake._take_fault = counting  # type: ignore[method-assign]
-        return tally
+    @property
+    def faults(self) -> Counter[str]:
+        """Faults served, by label."""
+        return Counter(arrival.fault for arrival in self.arrivals if arrival.fault is not None)
 
     @property
     def served(self) -> int:
@@ -223,8 +220,8 @@ def test_seed_selection() -> None:
     assert all(_first_read_faulted(seed) for seed in SEEDS)
     fake = FakeLakeSail(token=None)
     fake.set_random_faults(rate=RATE, seed=SEEDS[0], kinds=KINDS, methods=("GET",))
-    assert fake._take_fault("GET", "/x") is not None
-    assert fake._take_fault("POST", "/x") is None
+    assert fake.faults.take("GET", "/x") is not None
+    assert fake.faults.take("POST", "/x") is None
 
 
 @pytest.mark.parametrize(("seed", "mode"), FAST, ids=[f"seed{s}-{m}" for s, m in FAST])
@@ -330,17 +327,26 @@ def test_outage_window_cleared_by_timer(
     record_property: Callable[[str, object], None],
     suite_log: SuiteLog,
 ) -> None:
-    """A 1.5 s window in which every read answers 503 (cleared by a timer thread) does not fail a
-    poke-mode gate whose timeout is longer; the hook gave up more than once meanwhile."""
+    """A 1.5 s window in which every read answers 503 (cleared by a timer thread from the first
+    read on, however long Airflow takes to start the run) does not fail a poke-mode gate whose
+    timeout is longer; the hook gave up more than once meanwhile."""
     tally = FaultTally.attach(fake)
     fake.add_fault("status", status=503, times=None, method="GET")
-    window = 1.5
-    timer = threading.Timer(window, fake.clear_faults)
+    window, done = 1.5, threading.Event()
+
+    def clear_after_window() -> None:
+        while not tally.faults and not done.wait(0.01):
+            pass
+        if not done.wait(window):
+            fake.clear_faults()
+
+    timer = threading.Thread(target=clear_after_window, daemon=True)
     timer.start()
     try:
         numbers = _run_and_check(dags, "faults_outage_poke", fake, airflow_db, tally)
     finally:
-        timer.cancel()
+        done.set()
+        timer.join()
     _report(numbers, record_property, suite_log, seed=None, mode="outage-window-poke")
     retry_limit = dags.PROFILES["outage"]["api_retry_limit"]
     # Several whole calls failed (the hook gave up) before the window closed.

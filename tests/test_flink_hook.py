@@ -173,7 +173,7 @@ def test_credentials(
 
 def test_bad_savepoint_dir_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     hook = FlinkRestHook(set_conn(monkeypatch, "flink_bad", API, extra={"savepoint_dir": 3}))
-    with pytest.raises(FlinkError, match="extra 'savepoint_dir' must be a non-empty path"):
+    with pytest.raises(FlinkError, match="extra 'savepoint_dir' must be a path"):
         hook.trigger_savepoint(JOB)
 
 

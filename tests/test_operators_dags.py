@@ -334,3 +334,80 @@ def test_trigger_and_wait_for_a_savepoint_that_fails(
     assert fake.count("POST") == 1
     assert trigger_runs == ([nonce] if deferred else [])
     assert TOKEN not in outcome["message"]
+
+
+# ------------------------------------------------------------------------ a savepoint already pending
+# The pending DAGs' first task, start_other, POSTs someone else's savepoint just before the operator.
+
+
+def _slow(fake: FakeLakeSail, *, listed_after: float = 0.0) -> None:
+    """Savepoints of JOB1 take 4 s, and are listed only ``listed_after`` seconds after they start."""
+    job = fake.get_job(*JOB1)
+    job.savepoint_duration = 4.0
+    job.appear_delay = listed_after
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "deferred"),
+    [
+        pytest.param("operators_trigger_pending_poll", False, id="poll"),
+        pytest.param("operators_trigger_pending_defer", True, id="deferrable"),
+    ],
+)
+def test_pending_savepoint_is_waited_out_then_one_is_triggered(
+    run_trigger_dag: Any, fake: FakeLakeSail, trigger_runs: list[str], dag_id: str, deferred: bool
+) -> None:
+    """if_pending="wait": a savepoint listed as pending before the POST is waited out (in the
+    triggerer when deferrable), then exactly one POST of the operator's is made."""
+    _slow(fake)
+    run = run_trigger_dag(dag_id)
+    assert run.state == "success", run.outcomes
+    other = run.xcoms[("start_other", "return_value")]
+    result = run.xcoms[("trigger", "return_value")]
+    assert result["triggerNonce"] not in (None, other)
+    assert result["location"]
+    assert fake.count("POST") == 2  # start_other's and the operator's
+    completed = [sp["triggerNonce"] for sp in fake.savepoints(*JOB1)["completed"]]
+    assert completed == [other, result["triggerNonce"]]
+    # deferrable: one wait for the other savepoint, one for its own
+    assert trigger_runs == (["", result["triggerNonce"]] if deferred else [])
+
+
+@pytest.mark.parametrize("policy", ["409", "400"])
+def test_refusal_while_pending_is_waited_out(run_trigger_dag: Any, fake: FakeLakeSail, policy: str) -> None:
+    """A savepoint not listed yet refuses the POST (409 or 400): the operator looks again, sees it
+    pending, waits, and POSTs once more; one savepoint of its own in all."""
+    fake.pending_policy = policy
+    _slow(fake, listed_after=3.0)
+    run = run_trigger_dag("operators_trigger_pending_poll")
+    assert run.state == "success", run.outcomes
+    assert fake.count("POST") == 3  # start_other's, the refused one, the accepted one
+    assert sum(1 for r in fake.requests if r.method == "POST" and r.status == int(policy)) == 1
+    nonces = [sp["triggerNonce"] for sp in fake.savepoints(*JOB1)["completed"]]
+    other = run.xcoms[("start_other", "return_value")]
+    assert nonces == [other, run.xcoms[("trigger", "return_value")]["triggerNonce"]]
+
+
+def test_queued_savepoint_is_waited_for(run_trigger_dag: Any, fake: FakeLakeSail) -> None:
+    """A server that accepts the POST while one is pending and queues it (202): its own savepoint
+    is waited for after the other one."""
+    fake.pending_policy = "queue"
+    _slow(fake, listed_after=3.0)  # not listed yet: the operator POSTs at once
+    run = run_trigger_dag("operators_trigger_pending_poll")
+    assert run.state == "success", run.outcomes
+    assert fake.count("POST") == 2
+    nonces = [sp["triggerNonce"] for sp in fake.savepoints(*JOB1)["completed"]]
+    other = run.xcoms[("start_other", "return_value")]
+    assert nonces == [other, run.xcoms[("trigger", "return_value")]["triggerNonce"]]
+
+
+def test_pending_savepoint_with_if_pending_fail(run_trigger_dag: Any, fake: FakeLakeSail) -> None:
+    """if_pending="fail": no POST of the operator's, and the error names the pending savepoint."""
+    _slow(fake)
+    run = run_trigger_dag("operators_trigger_pending_fail")
+    assert run.state == "failed"
+    outcome = run.outcomes["trigger"]
+    assert outcome["exception"] == "LakeSailError"
+    assert run.xcoms[("start_other", "return_value")] in outcome["message"]
+    assert "if_pending='fail'" in outcome["message"]
+    assert fake.count("POST") == 1  # start_other's only

@@ -392,3 +392,55 @@ def test_result_of_event_failed_savepoint(sensor: bool) -> None:
         result_of_event(event, LOG, timeout_is_sensor_timeout=sensor)
     assert isinstance(raised.value, AirflowFailException)  # the task fails without retrying
     assert isinstance(raised.value, LakeSailError)
+
+
+def test_first_poll_comes_one_interval_after_the_deferral(lakesail_conn: str, fake: FakeLakeSail) -> None:
+    """The task checked just before it deferred: the trigger asks again only one interval later
+    (which narrows Airflow's own race with triggers that fire within seconds of the deferral)."""
+    started = time.monotonic()
+    events = collect(make_trigger(poll_interval=0.6))
+    assert [event["status"] for event in events] == ["success"]
+    first = min(arrival.at for arrival in fake.arrivals)
+    assert first - started >= 0.6 * 0.95, first - started
+
+
+@pytest.mark.parametrize(
+    ("event", "words"),
+    [
+        pytest.param({"status": "success", "savepoint": None}, "without the completed savepoint", id="none"),
+        pytest.param(
+            {"status": "success", "savepoint": {**GOOD, "triggerNonce": "another"}},
+            "without the completed savepoint",
+            id="another-nonce",
+        ),
+        pytest.param(
+            {"status": "success", "savepoint": {**GOOD, "location": None}},
+            "without the completed savepoint",
+            id="no-location",
+        ),
+        pytest.param({"status": "failed", "message": "gone"}, "unknown reason", id="failed-without-reason"),
+    ],
+)
+def test_event_for_an_awaited_savepoint_must_carry_it(event: dict[str, Any], words: str) -> None:
+    """Resuming after a wait for one nonce: success must carry that savepoint, with a location;
+    a failed event must say why (an unknown one is an error the task may retry, not a no-retry fail)."""
+    with pytest.raises(LakeSailError, match=words) as info:
+        read_event(
+            event,
+            LOG,
+            timeout_is_sensor_timeout=False,
+            error=LakeSailError,
+            failed_error=_Failed,
+            nonce=GOOD["triggerNonce"],
+        )
+    assert not isinstance(info.value, _Failed)
+
+
+def test_event_message_is_bounded() -> None:
+    with pytest.raises(_Failed) as info:
+        result_of_event(
+            {"status": "failed", "reason": "savepoint", "message": "x" * 1_000_000},
+            LOG,
+            timeout_is_sensor_timeout=False,
+        )
+    assert len(str(info.value)) <= 2000

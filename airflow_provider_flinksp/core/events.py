@@ -12,6 +12,7 @@ from typing import Any
 
 from airflow_provider_flinksp._compat import AirflowSensorTimeout
 from airflow_provider_flinksp.core.models import Savepoint
+from airflow_provider_flinksp.core.transport.policy import server_text
 from airflow_provider_flinksp.core.waiting import Verdict
 from airflow_provider_flinksp.exceptions import FlinkspError
 
@@ -54,6 +55,7 @@ def read_event(
     timeout_is_sensor_timeout: bool,
     error: type[FlinkspError],
     failed_error: type[FlinkspError],
+    nonce: str | None = None,
 ) -> Verdict:
     """Check a trigger's event when the task resumes; return the successful verdict or raise.
 
@@ -63,12 +65,13 @@ def read_event(
         ``error`` (an operator) on timeout
     :param error: the backend's base error, for API errors and malformed events
     :param failed_error: the backend's "failed, do not retry" error
+    :param nonce: the savepoint that was awaited, if one was: a success must carry it, with a location
     :raises FlinkspError: as above
     """
     if not isinstance(event, dict):
         raise error(f"The trigger sent no usable event: {str(event)[:200]!r}")
     status = event.get("status")
-    message = str(event.get("message") or f"trigger reported {status}")
+    message = server_text(str(event.get("message") or f"trigger reported {status}"), limit=2000)
     if status == "success":
         savepoint = event.get("savepoint")
         value = event.get("value")
@@ -79,12 +82,19 @@ def read_event(
                 raise error(f"The trigger sent a malformed savepoint: {exc}") from None
         if value is not None and not isinstance(value, dict):
             raise error(f"The trigger sent a malformed value: {str(value)[:200]!r}")
+        if nonce is not None and (
+            savepoint is None or savepoint["triggerNonce"] != nonce or not savepoint["location"]
+        ):
+            raise error(f"The trigger reported success without the completed savepoint {nonce}")
         log.info("%s", message)
         return Verdict("success", message, savepoint, value=value)
     if status == "timeout":
         raise AirflowSensorTimeout(message) if timeout_is_sensor_timeout else error(message)
     if status == "failed":
-        if event.get("reason") == "api":
+        reason = event.get("reason")
+        if reason == "savepoint":
+            raise failed_error(message)
+        if reason == "api":
             raise error(message)
-        raise failed_error(message)
+        raise error(f"The trigger sent a failed event with an unknown reason: {message}")
     raise error(f"The trigger sent an event with an unknown status: {str(status)[:100]!r}")

@@ -12,6 +12,9 @@ from typing import Any
 
 from airflow_provider_flinksp.exceptions import LakeSailResponseError
 
+#: Longest text field of a savepoint (a location is a URI): longer is not the documented shape.
+MAX_FIELD_CHARS = 4096
+
 
 def parse_timestamp(value: str, where: str) -> datetime:
     """Parse an API date-time (``YYYY-MM-DDTHH:mm:ss.sssZ``) into an aware ``datetime``.
@@ -31,9 +34,11 @@ def parse_timestamp(value: str, where: str) -> datetime:
 
 def _optional_str(data: dict[str, Any], key: str, where: str) -> str | None:
     value = data.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise LakeSailResponseError(f"{where}.{key} should be a string, got {type(value).__name__}")
+    if value is not None and not isinstance(value, str):
+        raise LakeSailResponseError(f"{where}.{key} should be a string, got {type(value).__name__}")
+    if value is not None and len(value) > MAX_FIELD_CHARS:
+        raise LakeSailResponseError(f"{where}.{key} is {len(value)} characters, more than {MAX_FIELD_CHARS}")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +71,8 @@ class Savepoint:
         """
         if not isinstance(data, dict):
             raise LakeSailResponseError(f"{where} should be a JSON object, got {json_type(data)}")
-        trigger_type = data.get("triggerType")
-        if not isinstance(trigger_type, str):
+        trigger_type = _optional_str(data, "triggerType", where)
+        if trigger_type is None:
             raise LakeSailResponseError(f"{where}.triggerType is required and should be a string")
         triggered_at = _optional_str(data, "triggeredAt", where)
         return cls(

@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_flinksp.core.connection_form import WIRE_FIELDS, extra_field
+
+#: The typed extras of the form (Airflow 3 ``conn-fields``; widgets on Airflow 2.11).
+CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
+    **WIRE_FIELDS,
+    "savepoint_dir": extra_field(
+        "Savepoint directory",
+        "string",
+        "",
+        "Default target directory of savepoints, e.g. s3://bucket/savepoints (empty: the cluster's "
+        "state.savepoints.dir).",
+    ),
+}
+
 #: The ``flink`` connection form, as Airflow 3.2+ reads it from :func:`get_provider_info`.
 CONNECTION_FORM: dict[str, Any] = {
     "hidden-fields": [],
@@ -23,5 +37,7 @@ CONNECTION_FORM: dict[str, Any] = {
             '{"timeout": 30, "verify": true, "retry_limit": 3, "retry_delay": 1.0, '
             '"savepoint_dir": "s3://bucket/savepoints"}'
         ),
+        **{name: str(field["schema"]["default"]) for name, field in WIRE_FIELDS.items()},
+        "savepoint_dir": "s3://bucket/savepoints",
     },
 }

@@ -23,7 +23,7 @@ from airflow_provider_flinksp.exceptions import (
     FlinkResponseError,
     FlinkSavepointFailedError,
 )
-from airflow_provider_flinksp.flink.connection import CONNECTION_FORM
+from airflow_provider_flinksp.flink.connection import CONNECTION_FIELDS, CONNECTION_FORM
 from airflow_provider_flinksp.flink.ids import validate_jar_id, validate_job_id, validate_trigger_id
 from airflow_provider_flinksp.flink.models import (
     MANUAL,
@@ -84,6 +84,13 @@ class FlinkRestHook(ApiHook):
         self.flink_conn_id = flink_conn_id
 
     @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The typed extras as form widgets on Airflow 2.11 (Airflow 3 reads ``conn-fields``)."""
+        from airflow_provider_flinksp.core.connection_form import form_widgets
+
+        return form_widgets(CONNECTION_FIELDS)
+
+    @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """The connection form on Airflow 2.11 (Airflow 3.2+ reads it from ``get_provider_info``)."""
         return {key.replace("-", "_"): value for key, value in CONNECTION_FORM.items()}
@@ -98,8 +105,8 @@ class FlinkRestHook(ApiHook):
             conn, service="Flink", error=FlinkError, basic_auth=True, secret_required=False
         )
         directory = settings.extra.get("savepoint_dir")
-        if directory is not None and (not isinstance(directory, str) or not directory.strip()):
-            raise FlinkError(f"Connection {conn.conn_id!r} extra 'savepoint_dir' must be a non-empty path")
+        if directory not in (None, "") and (not isinstance(directory, str) or not directory.strip()):
+            raise FlinkError(f"Connection {conn.conn_id!r} extra 'savepoint_dir' must be a path (or empty)")
         return settings
 
     # -- savepoints -------------------------------------------------------------------------
@@ -156,7 +163,7 @@ class FlinkRestHook(ApiHook):
         if drain and not stop:
             raise ValueError("drain=True needs stop=True: only stop-with-savepoint drains the job")
         if target_directory is None:
-            target_directory = (settings or self.settings).extra.get("savepoint_dir")
+            target_directory = (settings or self.settings).extra.get("savepoint_dir") or None
         if target_directory is not None and (not isinstance(target_directory, str) or not target_directory):
             raise ValueError(f"target_directory must be a non-empty path, got {target_directory!r}")
         if stop:

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_flinksp.core.connection_form import WIRE_FIELDS
+
+#: The typed extras of the form (Airflow 3 ``conn-fields``; widgets on Airflow 2.11).
+CONNECTION_FIELDS: dict[str, dict[str, Any]] = dict(WIRE_FIELDS)
+
 #: The ``lakesail`` connection form, as Airflow 3.2+ reads it from :func:`get_provider_info`.
 CONNECTION_FORM: dict[str, Any] = {
     "hidden-fields": ["login"],
@@ -14,5 +19,6 @@ CONNECTION_FORM: dict[str, Any] = {
         "schema": "https",
         "port": "443",
         "extra": '{"timeout": 30, "verify": true, "retry_limit": 3, "retry_delay": 1.0}',
+        **{name: str(field["schema"]["default"]) for name, field in CONNECTION_FIELDS.items()},
     },
 }

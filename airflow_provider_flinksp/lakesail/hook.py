@@ -7,10 +7,12 @@ connection and which paths the public methods call.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from airflow_provider_flinksp.core.hook import ApiHook
-from airflow_provider_flinksp.core.models import Savepoint, SavepointList
+from airflow_provider_flinksp.core.models import Savepoint, SavepointList, parse_timestamp
 from airflow_provider_flinksp.core.transport.policy import ErrorKinds
 from airflow_provider_flinksp.core.transport.settings import ConnectionSettings
 from airflow_provider_flinksp.exceptions import (
@@ -19,8 +21,9 @@ from airflow_provider_flinksp.exceptions import (
     LakeSailError,
     LakeSailResponseError,
 )
-from airflow_provider_flinksp.lakesail.connection import CONNECTION_FORM
+from airflow_provider_flinksp.lakesail.connection import CONNECTION_FIELDS, CONNECTION_FORM
 from airflow_provider_flinksp.lakesail.ids import validate_resource_id
+from airflow_provider_flinksp.lakesail.jobspec import parse_job_page, parse_job_summary, validate_spec
 from airflow_provider_flinksp.lakesail.models import parse_session_job
 
 if TYPE_CHECKING:
@@ -59,6 +62,13 @@ class LakeSailHook(ApiHook):
     ) -> None:
         super().__init__(lakesail_conn_id, retry_limit=retry_limit, retry_delay=retry_delay, timeout=timeout)
         self.lakesail_conn_id = lakesail_conn_id
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The typed extras as form widgets on Airflow 2.11 (Airflow 3 reads ``conn-fields``)."""
+        from airflow_provider_flinksp.core.connection_form import form_widgets
+
+        return form_widgets(CONNECTION_FIELDS)
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -105,6 +115,47 @@ class LakeSailHook(ApiHook):
         """
         return self._request("GET", _job_path(workspace_id, session_id, job_id, ""), parse_session_job)
 
+    def create_session_job(self, workspace_id: str, session_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Create a session job (``CreateFlinkSessionJob``); the spec is checked before it is sent.
+
+        A POST: repeated only where the server cannot have acted on it (not sent, 429, 503).
+
+        :param workspace_id: the workspace ID
+        :param session_id: the Flink session ID
+        :param spec: the ``FlinkSessionJobSpec``: ``name``, ``flinkConfiguration``, ``job``
+        :return: the new job's ``FlinkSessionJobSummary`` (``id``, ``name``, ``state``, ``createdAt``,
+            ``updatedAt``)
+        :raises ValueError: for a bad ID or spec, before any request
+        """
+        body = validate_spec(spec)
+        return self._request("POST", _jobs_path(workspace_id, session_id), parse_job_summary, json_body=body)
+
+    def list_session_jobs(self, workspace_id: str, session_id: str) -> list[dict[str, Any]]:
+        """List every job of a session (``ListFlinkSessionJobs``), following each page's ``marker``.
+
+        :param workspace_id: the workspace ID
+        :param session_id: the Flink session ID
+        :return: the ``FlinkSessionJobSummary`` dicts, in the server's order
+        :raises LakeSailResponseError: when the server hands the same marker out twice
+        """
+        path = _jobs_path(workspace_id, session_id)
+        jobs: list[dict[str, Any]] = []
+        pager = _Pager()
+        while True:
+            items, marker = self._request("GET", pager.page(path), parse_job_page)
+            jobs.extend(items)
+            if not pager.advance(marker):
+                return jobs
+
+    def find_session_job(self, workspace_id: str, session_id: str, name: str) -> dict[str, Any] | None:
+        """The session's job with this name (the newest by ``createdAt`` if several), or None.
+
+        :param workspace_id: the workspace ID
+        :param session_id: the Flink session ID
+        :param name: the job's name
+        """
+        return _newest_named(self.list_session_jobs(workspace_id, session_id), name)
+
     def test_connection(self) -> tuple[bool, str]:
         """Check the URL and the API key with a cheap authenticated read (``GET /api/org/v1/me``)."""
         try:
@@ -131,6 +182,23 @@ class LakeSailHook(ApiHook):
         """Async twin of :meth:`describe_session_job`."""
         return await self._arequest("GET", _job_path(workspace_id, session_id, job_id, ""), parse_session_job)
 
+    async def a_list_session_jobs(self, workspace_id: str, session_id: str) -> list[dict[str, Any]]:
+        """Async twin of :meth:`list_session_jobs`."""
+        path = _jobs_path(workspace_id, session_id)
+        jobs: list[dict[str, Any]] = []
+        pager = _Pager()
+        while True:
+            items, marker = await self._arequest("GET", pager.page(path), parse_job_page)
+            jobs.extend(items)
+            if not pager.advance(marker):
+                return jobs
+
+    async def a_find_session_job(
+        self, workspace_id: str, session_id: str, name: str
+    ) -> dict[str, Any] | None:
+        """Async twin of :meth:`find_session_job`."""
+        return _newest_named(await self.a_list_session_jobs(workspace_id, session_id), name)
+
     async def a_test_connection(self) -> tuple[bool, str]:
         """Async twin of :meth:`test_connection`."""
         try:
@@ -146,6 +214,57 @@ def _job_path(workspace_id: str, session_id: str, job_id: str, suffix: str) -> s
         f"/sessions/{validate_resource_id('session_id', session_id)}"
         f"/jobs/{validate_resource_id('job_id', job_id)}{suffix}"
     )
+
+
+def _jobs_path(workspace_id: str, session_id: str) -> str:
+    return (
+        f"/api/flink/v1/workspaces/{validate_resource_id('workspace_id', workspace_id)}"
+        f"/sessions/{validate_resource_id('session_id', session_id)}/jobs"
+    )
+
+
+class _Pager:
+    """The query of each page of a list, and the guard against a server that never ends it."""
+
+    #: The most items the API hands out per page.
+    LIMIT = 100
+
+    def __init__(self) -> None:
+        self.marker: str | None = None
+        self.seen: set[str] = set()
+
+    def page(self, path: str) -> str:
+        query = f"?limit={self.LIMIT}"
+        if self.marker is not None:
+            query += f"&marker={quote(self.marker, safe='')}"
+        return path + query
+
+    def advance(self, marker: str | None) -> bool:
+        """Take the page's marker; False when that was the last page."""
+        if marker is None:
+            return False
+        if marker in self.seen:
+            raise LakeSailResponseError(
+                f"the session job list handed out the marker {marker[:60]!r} twice (after "
+                f"{len(self.seen)} page(s)): the server would page forever"
+            )
+        self.seen.add(marker)
+        self.marker = marker
+        return True
+
+
+def _newest_named(jobs: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    named = [job for job in jobs if job["name"] == name]
+    if not named:
+        return None
+    oldest = datetime.min.replace(tzinfo=timezone.utc)
+
+    def created(pair: tuple[int, dict[str, Any]]) -> tuple[datetime, int]:
+        at = pair[1]["createdAt"]
+        return (parse_timestamp(at, "createdAt") if at else oldest, pair[0])
+
+    # newest createdAt wins; among equals (or without one) the later in the list
+    return max(enumerate(named), key=created)[1]
 
 
 def _identity(data: object) -> str:

@@ -23,11 +23,14 @@ if TYPE_CHECKING:
     from airflow.sdk.definitions.context import Context
 
     from airflow_provider_flinksp.core.models import Savepoint
+    from airflow_provider_flinksp.lakesail.waiting import WaitTarget
 
 #: What the trigger operator does when a savepoint is already pending.
 IF_PENDING = ("wait", "fail")
 #: Statuses with which a server may refuse a savepoint while another one is pending.
 PENDING_REFUSALS = frozenset({400, 409})
+#: After such a refusal with nothing listed as pending, look for it this long before giving up.
+REFUSAL_RECHECK_SECONDS = 5.0
 
 
 class _LakeSailOperator(LakeSailTask, BaseOperator):
@@ -130,6 +133,7 @@ class LakeSailLatestSavepointOperator(_LakeSailOperator):
             raise LakeSailError(message)
         self.log.info("Chose savepoint %s at %s (%s)", chosen.describe(), chosen.location, found)
         context["ti"].xcom_push(key="savepoint_location", value=chosen.location)
+        self._publish(context, chosen.to_dict())
         return chosen.to_dict()
 
 
@@ -181,6 +185,8 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
         self.wait_for_completion = wait_for_completion
         self.if_pending = if_pending
         self.poll_interval = as_seconds(poll_interval, "poll_interval")
+        if not self.poll_interval > 0:
+            raise ValueError(f"poll_interval must be more than 0 seconds, got {poll_interval!r}")
         self.timeout = as_seconds(timeout, "timeout")
         self.nonce_grace_period = as_seconds(nonce_grace_period, "nonce_grace_period")
         self.deferrable = default_deferrable() if deferrable is None else deferrable
@@ -202,11 +208,14 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
         return self._trigger(context, deadline=deadline or time.time() + self.timeout)
 
     def _trigger(self, context: Context, *, deadline: float) -> dict[str, Any] | None:
-        from airflow_provider_flinksp.core.waiting import poll
-        from airflow_provider_flinksp.lakesail.waiting import WaitTarget, check
+        from airflow_provider_flinksp.lakesail.waiting import WaitTarget
 
         ids = (self.workspace_id, self.session_id, self.job_id)
         while True:
+            if time.time() >= deadline:
+                raise LakeSailError(
+                    f"Timed out after {self.timeout:.0f} s waiting for job {self._job}'s pending savepoint"
+                )
             pending = self._pending(ids)
             if not pending:
                 try:
@@ -215,7 +224,7 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
                 except LakeSailApiError as exc:
                     if exc.status_code not in PENDING_REFUSALS:
                         raise
-                    pending = self._pending(ids)
+                    pending = self._pending_after_refusal(ids)
                     if not pending:
                         raise
                     self.log.info("The savepoint was refused while another is pending: %s", exc)
@@ -229,15 +238,23 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
                     method_name="execute_after_pending",
                     kwargs={"deadline": deadline},
                 )
-            poll(
-                functools.partial(check, self.hook, target),
-                deadline=deadline,
-                poll_interval=self.poll_interval,
-                progress=self.progress,
-                failed=LakeSailSavepointFailedError,
-                timed_out=LakeSailError,
-            )
+            self._wait_in_worker(target, deadline)
         return self._after_trigger(context, triggered, deadline)
+
+    def _wait_in_worker(self, target: WaitTarget, deadline: float) -> dict[str, Any] | None:
+        """Poll in this process until ``target`` is reached; its savepoint's dict, or raise."""
+        from airflow_provider_flinksp.core.waiting import poll
+        from airflow_provider_flinksp.lakesail.waiting import check
+
+        verdict = poll(
+            functools.partial(check, self.hook, target),
+            deadline=deadline,
+            poll_interval=self.poll_interval,
+            progress=self.progress,
+            failed=LakeSailSavepointFailedError,
+            timed_out=LakeSailError,
+        )
+        return verdict.savepoint
 
     def _pending(self, ids: tuple[str, str, str]) -> list[Savepoint]:
         """The pending savepoint, if any; a transient error says nothing (the POST then decides)."""
@@ -249,6 +266,16 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
             self.log.warning("Could not see whether a savepoint is pending (%s); triggering anyway", exc)
             return []
 
+    def _pending_after_refusal(self, ids: tuple[str, str, str]) -> list[Savepoint]:
+        """After a 400/409: the pending savepoint, looked for a few seconds (one may be listed a
+        moment after it started); empty when none shows, and the refusal stands."""
+        until = time.monotonic() + REFUSAL_RECHECK_SECONDS
+        while True:
+            pending = self._pending(ids)
+            if pending or time.monotonic() >= until:
+                return pending
+            time.sleep(min(self.poll_interval, REFUSAL_RECHECK_SECONDS))
+
     def _on_pending(self, pending: Savepoint) -> None:
         message = f"Job {self._job} has a savepoint pending ({pending.describe()})"
         if self.if_pending == "fail":
@@ -258,13 +285,13 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
     def _after_trigger(
         self, context: Context, triggered: Savepoint, deadline: float
     ) -> dict[str, Any] | None:
-        from airflow_provider_flinksp.core.waiting import poll
-        from airflow_provider_flinksp.lakesail.waiting import WaitTarget, check
+        from airflow_provider_flinksp.lakesail.waiting import WaitTarget
 
         started = time.time()
         context["ti"].xcom_push(key="trigger_nonce", value=triggered.trigger_nonce)
         self.log.info("Triggered a savepoint of job %s: %s", self._job, triggered.describe())
         if not self.wait_for_completion:
+            self._publish(context, triggered.to_dict())
             return triggered.to_dict()
         if not triggered.trigger_nonce:
             raise LakeSailResponseError(
@@ -278,19 +305,25 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
             started + self.nonce_grace_period,
         )
         if self.deferrable:
-            self._defer_until_done(target, deadline=deadline, poll_interval=self.poll_interval)
-        verdict = poll(
-            functools.partial(check, self.hook, target),
-            deadline=deadline,
-            poll_interval=self.poll_interval,
-            progress=self.progress,
-            failed=LakeSailSavepointFailedError,
-            timed_out=LakeSailError,
-        )
-        return verdict.savepoint
+            self._defer_until_done(
+                target,
+                deadline=deadline,
+                poll_interval=self.poll_interval,
+                kwargs={"nonce": triggered.trigger_nonce},
+            )
+        savepoint = self._wait_in_worker(target, deadline)
+        self._publish(context, savepoint)
+        return savepoint
 
     def execute_complete(
-        self, context: Context, event: dict[str, Any] | None = None
+        self, context: Context, event: dict[str, Any] | None = None, nonce: str | None = None
     ) -> dict[str, Any] | None:
-        """Resume after the trigger fired: check its event and return the savepoint or fail."""
-        return self._read_event(event, sensor=False).savepoint
+        """Resume after the trigger fired: check its event and return the savepoint or fail.
+
+        :param context: the task's context
+        :param event: what the trigger sent
+        :param nonce: the savepoint awaited
+        """
+        savepoint = self._read_event(event, sensor=False, nonce=nonce).savepoint
+        self._publish(context, savepoint)
+        return savepoint

@@ -116,10 +116,13 @@ class LakeSailSavepointSensor(LakeSailTask, BaseSensorOperator):
         from airflow_provider_flinksp.lakesail.waiting import check
 
         if not self.deferrable:
-            return super().execute(context)
+            result = super().execute(context)
+            self._publish(context, result)
+            return result
         target = self._target(context)
         verdict = check(self.hook, target)
         if self._decide(verdict):
+            self._publish(context, verdict.savepoint)
             return verdict.savepoint
         timeout = float(self.timeout) if self.timeout is not None else 7 * 24 * 3600.0
         self._defer_until_done(
@@ -130,4 +133,6 @@ class LakeSailSavepointSensor(LakeSailTask, BaseSensorOperator):
         self, context: Context, event: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
         """Resume after the trigger fired: check its event and return the savepoint or fail."""
-        return self._read_event(event, sensor=True).savepoint
+        savepoint = self._read_event(event, sensor=True, nonce=self.trigger_nonce or None).savepoint
+        self._publish(context, savepoint)
+        return savepoint

@@ -74,11 +74,25 @@ class LakeSailTask(HookTask):
         )
         self.defer_to(trigger, deadline=deadline, method_name=method_name, kwargs=kwargs)
 
-    def _read_event(self, event: object, *, sensor: bool) -> Verdict:
+    def _publish(self, context: Any, savepoint: dict[str, Any] | None) -> None:
+        """Attach the savepoint to the events of this job's savepoint assets among the outlets.
+
+        :param context: the task's context
+        :param savepoint: the savepoint's dict, or None
+        """
+        outlets = getattr(self, "outlets", None) or []
+        if outlets:
+            from airflow_provider_flinksp.assets import record_savepoint_event
+
+            ids = (self.workspace_id, self.session_id, self.job_id)
+            record_savepoint_event(context, outlets, ids, savepoint, self.log)
+
+    def _read_event(self, event: object, *, sensor: bool, nonce: str | None = None) -> Verdict:
         """Check a LakeSail trigger's event on resume; the successful verdict, or raise.
 
         :param event: what the trigger sent
         :param sensor: a timeout is a sensor timeout (else a LakeSailError)
+        :param nonce: the savepoint awaited, if one was
         """
         from airflow_provider_flinksp.core.events import read_event
         from airflow_provider_flinksp.exceptions import LakeSailError, LakeSailSavepointFailedError
@@ -89,4 +103,5 @@ class LakeSailTask(HookTask):
             timeout_is_sensor_timeout=sensor,
             error=LakeSailError,
             failed_error=LakeSailSavepointFailedError,
+            nonce=nonce,
         )

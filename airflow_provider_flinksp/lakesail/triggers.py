@@ -1,4 +1,5 @@
-"""The deferred wait for LakeSail: :class:`LakeSailSavepointTrigger`."""
+"""The deferred waits for LakeSail: :class:`LakeSailSavepointTrigger` (savepoints) and
+:class:`LakeSailSessionJobTrigger` (a session job's state)."""
 
 from __future__ import annotations
 
@@ -92,5 +93,91 @@ class LakeSailSavepointTrigger(PollingTrigger):
 
         target = WaitTarget(
             self.workspace_id, self.session_id, self.job_id, self.trigger_nonce, self.grace_deadline
+        )
+        return await acheck(self.hook, target)
+
+
+class LakeSailSessionJobTrigger(PollingTrigger):
+    """Wait in the triggerer until a session job is in a target state, a failure state, or the
+    deadline passes; the same rule as :class:`~airflow_provider_flinksp.operators.LakeSailSessionJobSensor`.
+
+    Yields exactly one event: ``{"status": "success", "value": {job}, ...}``,
+    ``{"status": "failed", ...}`` or ``{"status": "timeout", ...}``.
+
+    :param workspace_id: the workspace ID
+    :param session_id: the Flink session ID
+    :param job_id: the session job ID
+    :param deadline: absolute wall-clock deadline, epoch seconds
+    :param target_states: the states that mean done
+    :param failure_states: the states that mean failed
+    :param poll_interval: seconds between two checks
+    :param lakesail_conn_id: the Airflow connection
+    :param retry_limit: attempts per API call (None: the connection's or the hook's default)
+    :param retry_delay: first backoff in seconds (None: the connection's or the hook's default)
+    :param request_timeout: seconds per request (None: the connection's or the hook's default)
+    """
+
+    def __init__(
+        self,
+        *,
+        workspace_id: str,
+        session_id: str,
+        job_id: str,
+        deadline: float,
+        target_states: list[str] | tuple[str, ...] = ("RUNNING",),
+        failure_states: list[str] | tuple[str, ...] = ("FAILED", "DELETING"),
+        poll_interval: float = 10.0,
+        lakesail_conn_id: str = "lakesail_default",
+        retry_limit: int | None = None,
+        retry_delay: float | None = None,
+        request_timeout: float | None = None,
+    ) -> None:
+        super().__init__(deadline=deadline, poll_interval=poll_interval)
+        self.workspace_id = workspace_id
+        self.session_id = session_id
+        self.job_id = job_id
+        self.target_states = list(target_states)
+        self.failure_states = list(failure_states)
+        self.lakesail_conn_id = lakesail_conn_id
+        self.retry_limit = retry_limit
+        self.retry_delay = retry_delay
+        self.request_timeout = request_timeout
+
+    def serialize_fields(self) -> dict[str, Any]:
+        """The plain keyword arguments besides the deadline and the poll interval."""
+        return {
+            "workspace_id": self.workspace_id,
+            "session_id": self.session_id,
+            "job_id": self.job_id,
+            "target_states": self.target_states,
+            "failure_states": self.failure_states,
+            "lakesail_conn_id": self.lakesail_conn_id,
+            "retry_limit": self.retry_limit,
+            "retry_delay": self.retry_delay,
+            "request_timeout": self.request_timeout,
+        }
+
+    @cached_property
+    def hook(self) -> LakeSailHook:
+        """The async-capable hook, made once per trigger run."""
+        from airflow_provider_flinksp.lakesail.hook import LakeSailHook
+
+        return LakeSailHook(
+            self.lakesail_conn_id,
+            retry_limit=self.retry_limit,
+            retry_delay=self.retry_delay,
+            timeout=self.request_timeout,
+        )
+
+    async def acheck(self) -> Verdict:
+        """Describe the job and judge its state."""
+        from airflow_provider_flinksp.lakesail.job_waiting import JobTarget, acheck
+
+        target = JobTarget(
+            self.workspace_id,
+            self.session_id,
+            self.job_id,
+            tuple(self.target_states),
+            tuple(self.failure_states),
         )
         return await acheck(self.hook, target)

@@ -10,7 +10,8 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from airflow_provider_flinksp.testing.fake_server import FakeLakeSail
+from airflow_provider_flinksp.testing.fake import FakeLakeSail
+from airflow_provider_flinksp.testing.state import PENDING_POLICIES
 
 DEMO_IDS = ("WS1", "SESS1", "JOB1")
 
@@ -23,10 +24,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     parser.add_argument("--token", default="test-token", help="bearer token clients must send")
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds a savepoint stays pending")
-    parser.add_argument("--periodic", type=float, default=None, help="seconds between periodic savepoints")
-    parser.add_argument("--history", type=int, default=None, help="keep only the newest N completed")
-    parser.add_argument("--appear-delay", type=float, default=0.0, help="seconds before a trigger is listed")
+    parser.add_argument(
+        "--savepoint-duration",
+        "--duration",
+        dest="duration",
+        metavar="SECONDS",
+        type=float,
+        default=5.0,
+        help="seconds a savepoint stays pending",
+    )
+    parser.add_argument(
+        "--periodic", metavar="SECONDS", type=float, default=None, help="seconds between periodic savepoints"
+    )
+    parser.add_argument(
+        "--pending-policy",
+        choices=PENDING_POLICIES,
+        default="409",
+        help="a manual savepoint while one is pending: refused with 409 or 400, or queued (202)",
+    )
+    parser.add_argument(
+        "--job-start-delay",
+        metavar="SECONDS",
+        type=float,
+        default=0.5,
+        help="seconds a created session job is PENDING",
+    )
+    parser.add_argument(
+        "--history", metavar="N", type=int, default=None, help="keep only the newest N completed"
+    )
+    parser.add_argument(
+        "--appear-delay",
+        metavar="SECONDS",
+        type=float,
+        default=0.0,
+        help="seconds before a trigger is listed",
+    )
     return parser
 
 
@@ -44,6 +76,8 @@ def main(argv: Sequence[str] | None = None, *, stop_event: threading.Event | Non
         savepoint_duration=options.duration,
         appear_delay=options.appear_delay,
         port=options.port,
+        pending_policy=options.pending_policy,
+        job_start_delay=options.job_start_delay,
     )
     try:
         server.start()
@@ -57,6 +91,11 @@ def main(argv: Sequence[str] | None = None, *, stop_event: threading.Event | Non
         f"token: {server.token}",
         f"demo job (RUNNING): {job.path}",
         f"savepoints: {server.url}{job.savepoints_path}",
+        f"session jobs: {server.url}{job.path.rsplit('/', 1)[0]}",
+        f"periodic savepoints: every {options.periodic} s"
+        if options.periodic
+        else "periodic savepoints: off",
+        f"a manual savepoint while one is pending: {options.pending_policy}",
         f"export AIRFLOW_CONN_LAKESAIL_DEFAULT={shlex.quote(connection)}",
         "Press Ctrl-C to stop.",
     ]

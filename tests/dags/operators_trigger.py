@@ -17,6 +17,11 @@ try:
 except ImportError:
     from airflow import DAG
 
+try:
+    from airflow.sdk import task
+except ImportError:
+    from airflow.decorators import task
+
 from airflow_provider_flinksp.operators import LakeSailTriggerSavepointOperator
 
 OUTCOMES_ENV = "FLINKSP_TEST_OUTCOMES"
@@ -28,6 +33,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "operators_trigger_defer": {"wait_for_completion": True, "deferrable": True},
     "operators_trigger_fail_poll": {"wait_for_completion": True, "deferrable": False},
     "operators_trigger_fail_defer": {"wait_for_completion": True, "deferrable": True},
+}
+#: dag_id -> the operator's arguments, for DAGs whose first task starts another savepoint.
+PENDING_VARIANTS: dict[str, dict[str, Any]] = {
+    "operators_trigger_pending_poll": {"wait_for_completion": True, "deferrable": False},
+    "operators_trigger_pending_defer": {"wait_for_completion": True, "deferrable": True},
+    "operators_trigger_pending_fail": {"if_pending": "fail"},
 }
 
 
@@ -54,3 +65,25 @@ for dag_id, waiting in VARIANTS.items():
             **waiting,
         )
     globals()[dag_id] = dag  # a top-level name, as a DagBag looks for
+
+
+@task
+def start_other() -> str | None:
+    """Someone else's savepoint (a periodic one, say), started just before the operator runs."""
+    from airflow_provider_flinksp.hooks import LakeSailHook
+
+    return LakeSailHook().trigger_session_job_savepoint(**IDS).trigger_nonce
+
+
+for dag_id, arguments in PENDING_VARIANTS.items():
+    with DAG(dag_id, start_date=datetime(2026, 1, 1), schedule=None, catchup=False, tags=["test"]) as dag:
+        start_other() >> LakeSailTriggerSavepointOperator(
+            task_id="trigger",
+            poll_interval=0.1,
+            timeout=60,
+            nonce_grace_period=12.0,  # a queued savepoint is listed only once the other finished
+            on_failure_callback=record_outcome,
+            **IDS,
+            **arguments,
+        )
+    globals()[dag_id] = dag

@@ -20,15 +20,19 @@ import aiohttp
 from aiohttp.client_proto import ResponseHandler
 
 from airflow_provider_flinksp.core.transport.policy import (
-    CONNECT_TIMEOUT,
-    MAX_BODY_BYTES,
+    BodyBuffer,
     Failure,
     Reply,
     TransportError,
+    connect_timeout,
 )
 from airflow_provider_flinksp.core.transport.settings import ConnectionSettings, proxy_for, trusted_cas
 
 _SessionKey = tuple[bool | str, str | None]
+#: A connect that timed out (aiohttp 3.10 names it; older ones only say "timeout").
+_CONNECT_TIMEOUTS: tuple[type[BaseException], ...] = tuple(
+    filter(None, [getattr(aiohttp, "ConnectionTimeoutError", None)])
+)
 
 
 class _OneAnswerProtocol(ResponseHandler):
@@ -117,6 +121,9 @@ async def session_for(
             cookie_jar=aiohttp.DummyCookieJar(),
             headers={"Accept": "application/json", "User-Agent": user_agent},
             trust_env=False,
+            # the same header limits as http.client (the sync path), so both read the same heads
+            max_line_size=65536,
+            max_field_size=65536,
         )
         # aiohttp would quietly send a GET again when a kept-alive connection breaks; the policy
         # is the one place that decides (and counts) every attempt.
@@ -176,7 +183,7 @@ async def send(
             headers=headers,
             proxy=proxy,
             allow_redirects=False,
-            timeout=aiohttp.ClientTimeout(total=timeout, connect=min(CONNECT_TIMEOUT, timeout)),
+            timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout(timeout)),
         ) as response:
             body = await _read(response)
             return Reply(
@@ -190,25 +197,21 @@ async def send(
 
 async def _read(response: aiohttp.ClientResponse) -> bytes | None:
     """The (decoded) body, or None when it is over :data:`MAX_BODY_BYTES`; a gzip bomb stops there."""
-    length = response.headers.get("Content-Length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+    buffer = BodyBuffer()
+    if buffer.too_long(response.headers.get("Content-Length")):
         response.close()
         return None
-    chunks = []
-    size = 0
     async for chunk in response.content.iter_chunked(65536):
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if not buffer.add(chunk):
             response.close()
             return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return buffer.body()
 
 
 def _failure(exc: BaseException) -> tuple[Failure, str]:
     if isinstance(exc, (aiohttp.ClientSSLError, ssl.SSLError)):
         return Failure.FATAL, f"TLS error: {type(exc).__name__}"
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+    if isinstance(exc, _CONNECT_TIMEOUTS):
         return Failure.NOT_SENT, "timed out while connecting"
     if isinstance(exc, asyncio.TimeoutError):
         return Failure.MAYBE_SENT, "timed out waiting for the response"
@@ -216,8 +219,8 @@ def _failure(exc: BaseException) -> tuple[Failure, str]:
         return Failure.NOT_SENT, "could not connect (connection refused or host unreachable)"
     if isinstance(exc, aiohttp.InvalidURL):
         return Failure.FATAL, "the URL is not valid"
-    if isinstance(exc, aiohttp.ClientResponseError):  # includes a malformed response head
-        return Failure.MAYBE_SENT, "the response was not valid HTTP"
+    if isinstance(exc, aiohttp.ClientResponseError):  # a malformed head: a broken server
+        return Failure.FATAL, "the response was not valid HTTP"
     if isinstance(exc, aiohttp.ClientPayloadError):
         return Failure.MAYBE_SENT, "connection broken while reading the response"
     if isinstance(exc, (aiohttp.ClientError, OSError)):

@@ -98,6 +98,47 @@ class Reply:
     location: str | None = None
 
 
+def connect_timeout(total: float) -> float:
+    """The connect timeout for a request with ``total`` seconds in all: strictly below the total,
+    so that both transports see a slow connect as "not sent" (safe to repeat), never as a timeout
+    of the whole request.
+
+    :param total: the request's deadline, in seconds
+    """
+    return min(CONNECT_TIMEOUT, total * 0.9)
+
+
+class BodyBuffer:
+    """Collects a response body up to :data:`MAX_BODY_BYTES` (after decompression), for either
+    transport: :meth:`add` says False once the cap is passed, and the transport stops reading."""
+
+    __slots__ = ("chunks", "size")
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    @staticmethod
+    def too_long(content_length: str | None) -> bool:
+        """Whether a ``Content-Length`` alone already says the body is over the cap."""
+        return (
+            content_length is not None and content_length.isdigit() and int(content_length) > MAX_BODY_BYTES
+        )
+
+    def add(self, chunk: bytes) -> bool:
+        """Keep a chunk; False (and nothing kept) once the body is over the cap."""
+        self.size += len(chunk)
+        if self.size > MAX_BODY_BYTES:
+            self.chunks = []
+            return False
+        self.chunks.append(chunk)
+        return True
+
+    def body(self) -> bytes:
+        """The body so far."""
+        return b"".join(self.chunks)
+
+
 @dataclass(frozen=True)
 class Step(Generic[T]):
     """What to do after one attempt: wait and try again, or finish with a value or an error."""
@@ -202,6 +243,8 @@ class Attempts(Generic[T]):
             text = body[:4096].decode("utf-8", "replace")
             what = "an HTML page" if text.lstrip().startswith("<") else "a body that is not JSON"
             return Step(error=self._response_error(status, f"{what}: {server_text(text, self.secrets)!r}"))
+        if self.secrets:
+            data = _scrub_strings(data, self.secrets)
         try:
             return Step(value=self.parse(data))
         except ApiResponseError as exc:
@@ -212,6 +255,21 @@ class Attempts(Generic[T]):
         return self.errors.response(
             f"{self.errors.response.service} {self.method} {self.path} returned HTTP {status} with {what}"
         )
+
+
+def _scrub_strings(data: Any, secrets: tuple[str, ...]) -> Any:
+    """The decoded body with every secret blanked out of every string in it (a server or a proxy
+    may echo the credentials into any field, which would then reach logs, XCom and events)."""
+    if isinstance(data, str):
+        for secret in secrets:
+            if secret and secret in data:
+                data = data.replace(secret, "***")
+        return data
+    if isinstance(data, list):
+        return [_scrub_strings(item, secrets) for item in data]
+    if isinstance(data, dict):
+        return {key: _scrub_strings(value, secrets) for key, value in data.items()}
+    return data
 
 
 def api_message(

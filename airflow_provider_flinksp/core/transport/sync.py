@@ -20,11 +20,11 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from airflow_provider_flinksp.core.transport.policy import (
-    CONNECT_TIMEOUT,
-    MAX_BODY_BYTES,
+    BodyBuffer,
     Failure,
     Reply,
     TransportError,
+    connect_timeout,
 )
 from airflow_provider_flinksp.core.transport.settings import ConnectionSettings, proxy_for, trusted_cas
 
@@ -185,7 +185,7 @@ def send(
             url,
             json=json_body,
             files=files,
-            timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
+            timeout=(connect_timeout(timeout), timeout),
             allow_redirects=False,
             stream=True,
         )
@@ -194,7 +194,7 @@ def send(
         finally:
             if watch.fired:
                 response.close()  # never hand a shut socket back to the pool
-    except (requests.RequestException, OSError) as exc:  # OSError: a CA bundle that cannot be read
+    except (requests.RequestException, OSError, ValueError) as exc:  # OSError: an unreadable CA bundle
         if watch.fired:
             raise TransportError(Failure.MAYBE_SENT, f"timed out after {timeout:g} s") from None
         raise TransportError(*_failure(exc)) from None
@@ -209,24 +209,24 @@ def send(
 
 def _read(response: requests.Response) -> bytes | None:
     """The body, or None (and the connection closed) when it is over :data:`MAX_BODY_BYTES`."""
-    length = response.headers.get("Content-Length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+    buffer = BodyBuffer()
+    if buffer.too_long(response.headers.get("Content-Length")):
         response.close()
         return None
-    chunks = []
-    size = 0
     for chunk in response.iter_content(65536):
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if not buffer.add(chunk):
             response.close()
             return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return buffer.body()
 
 
 def _failure(exc: Exception) -> tuple[Failure, str]:
     import requests
 
+    if isinstance(exc, (requests.exceptions.InvalidHeader, ValueError)) and not isinstance(
+        exc, requests.exceptions.InvalidURL
+    ):  # a malformed head (two Content-Lengths), a negative chunk size: a broken server
+        return Failure.FATAL, "the response was not valid HTTP"
     if not isinstance(exc, requests.RequestException):
         return Failure.FATAL, f"the CA bundle (connection extra 'verify') cannot be loaded: {exc}"
     if isinstance(exc, requests.exceptions.SSLError):

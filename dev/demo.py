@@ -1,7 +1,9 @@
-"""The demo behind ``make demo``: a fake LakeSail server, the hook at work, then the example DAG
-``lakesail_savepoint_upgrade`` run by Airflow's ``dag.test()``, summed up task by task.
+"""The demo behind ``make demo``: a fake LakeSail server, the hook at work, then the example DAGs
+``lakesail_savepoint_upgrade`` (savepoint, then the upgraded job restored from it) and
+``lakesail_restore_on_new_savepoint`` (run for the savepoint asset event the first one recorded),
+each run by Airflow's ``dag.test()`` and summed up task by task.
 
-Run ``python -m airflow_provider_flinksp.demo`` (from the repository root, or point ``--dags-folder``
+Run ``python -m dev.demo`` (from the repository root, or point ``--dags-folder``
 or ``FLINKSP_DEMO_DAGS_FOLDER`` at ``dags_examples/``). It sets Airflow up in a throwaway
 ``AIRFLOW_HOME`` (a SQLite file) before Airflow is imported, ignoring any ``AIRFLOW__*``,
 ``AIRFLOW_CONN_*`` and ``AIRFLOW_VAR_*`` settings of the calling shell, and removes it afterwards
@@ -31,6 +33,9 @@ from airflow_provider_flinksp.testing import FakeLakeSail, format_timestamp
 DEMO_IDS = ("WS1", "SESS1", "JOB1")
 EXAMPLE_FILE = "lakesail_savepoint_upgrade.py"
 EXAMPLE_DAG_ID = "lakesail_savepoint_upgrade"
+CONSUMER_FILE = "lakesail_restore_on_new_savepoint.py"
+CONSUMER_DAG_ID = "lakesail_restore_on_new_savepoint"
+ASSET_URI = "lakesail://WS1/SESS1/JOB1"
 DAGS_FOLDER_ENV = "FLINKSP_DEMO_DAGS_FOLDER"
 SAVEPOINT_SECONDS = 1.5
 #: The example DAG reads its polling interval from this at parse time.
@@ -195,8 +200,18 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     return (end - start).total_seconds() if start and end else None
 
 
-def describe(task_id: str, state: str, xcoms: dict[tuple[str, str], Any], waited: float | None) -> str:
-    """What one task of the example DAG did, in words, from its state and XComs."""
+def describe(
+    task_id: str,
+    state: str,
+    xcoms: dict[tuple[str, str], Any],
+    waited: float | None,
+    restored_from: str | None = None,
+) -> str:
+    """What one task of an example DAG did, in words, from its state and XComs.
+
+    :param restored_from: for a task that created a job, the job's ``execution.savepoint.path``
+        as the server recorded it
+    """
     if state != "success":
         return "see Airflow's output below" if state in ("failed", "upstream_failed") else "-"
     result = xcoms.get((task_id, "return_value"))
@@ -208,19 +223,27 @@ def describe(task_id: str, state: str, xcoms: dict[tuple[str, str], Any], waited
     if task_id == "push_latest" and (task_id, "savepoint_location") in xcoms:
         return f"latest {xcoms[(task_id, 'savepoint_location')]}"
     if task_id == "restore_from_savepoint" and isinstance(result, dict):
-        return "restore would set " + ", ".join(f"{key}={value}" for key, value in result.items())
+        return f"created job {result.get('id')} ({result.get('state')}) from {restored_from}"
+    if task_id == "wait_until_running" and isinstance(result, dict):
+        return f"job {result.get('id')} {result.get('state')}"
+    if task_id == "savepoint_from_event" and isinstance(result, str):
+        return f"the event carried {result}"
     return "-" if result is None else json.dumps(result)
 
 
-def run_example(say: Console, dags_folder: Path) -> bool:
-    """Run the example DAG with dag.test(), print the summary table; True when every task succeeded."""
-    say(f"2. Airflow runs the example DAG {EXAMPLE_DAG_ID} ({dags_folder / EXAMPLE_FILE})")
-    spec = importlib.util.spec_from_file_location(EXAMPLE_DAG_ID, dags_folder / EXAMPLE_FILE)
+def run_dag(
+    say: Console, path: Path, dag_id: str, server: FakeLakeSail
+) -> tuple[bool, dict[tuple[str, str], Any]]:
+    """Run one example DAG with dag.test() and print its table; (every task succeeded, its XComs)."""
+    from airflow_provider_flinksp.testing.asset_runs import register_assets
+
+    spec = importlib.util.spec_from_file_location(dag_id, path)
     if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot load {dags_folder / EXAMPLE_FILE}")
+        raise SystemExit(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     started = time.monotonic()
     spec.loader.exec_module(module)
+    register_assets(module.dag)
     dag_run = module.dag.test()
     instances = sorted(dag_run.get_task_instances(), key=lambda ti: (ti.start_date is None, ti.start_date))
     xcoms = read_xcoms(dag_run)
@@ -234,7 +257,9 @@ def run_example(say: Console, dags_folder: Path) -> bool:
             else None
         )
         state = _state(ti.state)
-        rows.append((ti.task_id, state, describe(ti.task_id, state, xcoms, waited)))
+        rows.append(
+            (ti.task_id, state, describe(ti.task_id, state, xcoms, waited, restored_from(server, xcoms)))
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     for index, (task_id, state, did) in enumerate(rows):
         say(f"   {task_id:<{widths[0]}}  {state:<{widths[1]}}  {did}")
@@ -246,33 +271,59 @@ def run_example(say: Console, dags_folder: Path) -> bool:
     detail = f" (first task start to last task end: {tasks:.1f} s)" if tasks is not None else ""
     say(f"   DAG run {_state(dag_run.state)} in {took:.1f} s{detail}")
     say()
+    ok = _state(dag_run.state) == "success" and all(_state(ti.state) == "success" for ti in instances)
+    return ok, xcoms
 
-    restored = xcoms.get(("restore_from_savepoint", "return_value")) or {}
-    location = restored.get("execution.savepoint.path")
+
+def restored_from(server: FakeLakeSail, xcoms: dict[tuple[str, str], Any]) -> str | None:
+    """The ``execution.savepoint.path`` the server recorded for the job the restore task created."""
+    job_id = xcoms.get(("restore_from_savepoint", "job_id"))
+    if not job_id:
+        return None
+    spec = server.job_spec(DEMO_IDS[0], DEMO_IDS[1], job_id)
+    path = spec["flinkConfiguration"].get("execution.savepoint.path")
+    return None if path is None else str(path)
+
+
+def run_example(say: Console, dags_folder: Path, server: FakeLakeSail) -> bool:
+    """Run both example DAGs, print their tables; True when every task succeeded and both jobs were
+    restored from the savepoint the first run took."""
+    from airflow_provider_flinksp.testing.asset_runs import consuming
+
+    say(f"2. Airflow runs the example DAG {EXAMPLE_DAG_ID} ({dags_folder / EXAMPLE_FILE})")
+    ok, xcoms = run_dag(say, dags_folder / EXAMPLE_FILE, EXAMPLE_DAG_ID, server)
     pushed = xcoms.get(("push_latest", "savepoint_location"))
     nonce = xcoms.get(("trigger_savepoint", "trigger_nonce"))
     chosen = xcoms.get(("push_latest", "return_value")) or {}
+    location = restored_from(server, xcoms)
     if location:
-        say(f"3. The restore task received {location}")
-        say("   LakeSail documents no restore field; Flink restores from the configuration option")
-        say(f"   execution.savepoint.path, so a redeploy of the job would set it to {location}.")
+        new_job = xcoms.get(("restore_from_savepoint", "job_id"))
+        say(f"   The upgraded job {new_job} was restored from {location}")
+        say("   (LakeSail's CreateFlinkSessionJob with Flink's option execution.savepoint.path, as the")
+        say(f"   server recorded it); push_latest recorded that savepoint as an event of {ASSET_URI}.")
     else:
-        say("3. The restore task received no savepoint location.")
-    ok = (
-        _state(dag_run.state) == "success"
-        and all(_state(ti.state) == "success" for ti in instances)
+        say("   The restore task created no job from a savepoint.")
+    say()
+    say(f"3. The savepoint asset event starts {CONSUMER_DAG_ID} ({dags_folder / CONSUMER_FILE})")
+    with consuming(ASSET_URI):
+        standby_ok, standby = run_dag(say, dags_folder / CONSUMER_FILE, CONSUMER_DAG_ID, server)
+    standby_from = restored_from(server, standby)
+    standby_job = standby.get(("restore_from_savepoint", "job_id"))
+    say(f"   The standby job {standby_job} was restored from {standby_from}")
+    return (
+        ok
+        and standby_ok
         and bool(location)
-        and location == pushed
+        and location == pushed == standby_from
         and chosen.get("triggerNonce") == nonce
     )
-    return ok
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line options."""
     parser = argparse.ArgumentParser(
-        prog="python -m airflow_provider_flinksp.demo",
-        description="Run the LakeSail example DAG against a fake LakeSail server with Airflow's dag.test().",
+        prog="python -m dev.demo",
+        description="Run the LakeSail example DAGs against a fake LakeSail server with Airflow's dag.test().",
     )
     parser.add_argument(
         "--dags-folder", help=f"the dags_examples/ folder (default: ${DAGS_FOLDER_ENV} or found)"
@@ -303,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             say(f"(set-up took {time.monotonic() - set_up:.1f} s)")
             say()
             show_hook(say)
-            ok = run_example(say, dags_folder)
+            ok = run_example(say, dags_folder, server)
     except Exception as exc:
         say(f"demo failed: {type(exc).__name__}: {exc}")
     finally:

@@ -1,0 +1,109 @@
+"""Waiting for a LakeSail session job's state: the one rule behind
+:class:`~airflow_provider_flinksp.lakesail.session_jobs.LakeSailSessionJobSensor`, the create
+operator's ``wait_for_running`` and
+:class:`~airflow_provider_flinksp.lakesail.triggers.LakeSailSessionJobTrigger`.
+
+:func:`judge` is pure (a job's dict in, a :class:`~airflow_provider_flinksp.core.waiting.Verdict`
+out, ``value`` = the job's dict on success); :func:`check` and :func:`acheck` fetch the job and turn
+transient API errors into "not yet".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_flinksp.core.waiting import Verdict, asettle, settle
+
+if TYPE_CHECKING:
+    from airflow_provider_flinksp.lakesail.hook import LakeSailHook
+
+#: The states the API documents for a session job.
+JOB_STATES = ("PENDING", "RUNNING", "DELETING", "FAILED")
+DEFAULT_TARGET_STATES = ("RUNNING",)
+DEFAULT_FAILURE_STATES = ("FAILED", "DELETING")
+
+
+def check_states(target_states: object, failure_states: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Check the states a wait ends in: non-empty lists of strings, no state in both.
+
+    :param target_states: the states that mean done
+    :param failure_states: the states that mean failed
+    :return: both, upper-cased
+    :raises ValueError: naming the parameter
+    """
+    checked = []
+    for name, states in (("target_states", target_states), ("failure_states", failure_states)):
+        if (
+            isinstance(states, (str, bytes))
+            or not isinstance(states, Collection)
+            or not all(isinstance(state, str) and state for state in states)
+        ):
+            raise ValueError(f"{name} must be a list of job states such as ['RUNNING']; got {states!r}")
+        checked.append(tuple(state.upper() for state in states))
+    target, failure = checked
+    if not target:
+        raise ValueError("target_states must name at least one job state, e.g. ['RUNNING']")
+    both = sorted(set(target) & set(failure))
+    if both:
+        raise ValueError(f"{', '.join(both)} cannot be in both target_states and failure_states")
+    return target, failure
+
+
+@dataclass(frozen=True)
+class JobTarget:
+    """Which job, and which states end the wait.
+
+    :param workspace_id: the workspace ID
+    :param session_id: the Flink session ID
+    :param job_id: the session job ID
+    :param target_states: done in one of these
+    :param failure_states: failed in one of these
+    """
+
+    workspace_id: str
+    session_id: str
+    job_id: str
+    target_states: tuple[str, ...] = DEFAULT_TARGET_STATES
+    failure_states: tuple[str, ...] = DEFAULT_FAILURE_STATES
+
+    @property
+    def ids(self) -> tuple[str, str, str]:
+        """The three IDs, for the hook."""
+        return (self.workspace_id, self.session_id, self.job_id)
+
+
+def judge(job: dict[str, Any], target: JobTarget) -> Verdict:
+    """Decide from one look at the job.
+
+    :param job: the job's dict (``DescribeFlinkSessionJob``), with a ``state`` string
+    :param target: what is awaited
+    """
+    state = job["state"]
+    name = "/".join(target.ids)
+    if state in target.failure_states:
+        return Verdict("failed", f"Session job {name} is {state}, a failure state: it will not become "
+                       f"{' or '.join(target.target_states)}")  # fmt: skip
+    if state in target.target_states:
+        return Verdict("success", f"Session job {name} is {state}", value=job)
+    wanted = " or ".join(target.target_states)
+    return Verdict("waiting", f"Session job {name} is {state}; waiting for {wanted}")
+
+
+def check(hook: LakeSailHook, target: JobTarget) -> Verdict:
+    """Fetch the job and judge once (sync). Transient errors give "waiting"; others raise.
+
+    :param hook: the hook
+    :param target: what is awaited
+    """
+    return settle(lambda: judge(hook.describe_session_job(*target.ids), target))
+
+
+async def acheck(hook: LakeSailHook, target: JobTarget) -> Verdict:
+    """Async twin of :func:`check`, for the triggerer."""
+
+    async def once() -> Verdict:
+        return judge(await hook.a_describe_session_job(*target.ids), target)
+
+    return await asettle(once)

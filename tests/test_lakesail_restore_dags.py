@@ -1,0 +1,225 @@
+"""Restore for real, run by dag.test() against FakeLakeSail: LakeSailCreateSessionJobOperator creates
+a session job from a savepoint and waits until it is RUNNING, or LakeSailSessionJobSensor does the
+waiting; in poke and deferrable mode, including a job that FAILS while it is awaited."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_flinksp.testing import FakeLakeSail
+from tests.conftest import REPO
+from tests.test_operators_dags import read_xcoms
+
+pytestmark = pytest.mark.integration
+
+MODES = ["poke", "deferrable"]
+TOKEN = "restore-token-s3cr3t"
+JOBS_PATH = "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs"
+SAVEPOINT = "s3://bucket/flink-savepoints/savepoint-0a1b2c"
+DESCRIBE = re.compile(rf"^{JOBS_PATH}/(SJ[0-9A-F]+)$")
+
+
+@dataclass
+class Outcome:
+    run_state: str
+    states: dict[str, str]
+    tries: dict[str, int]
+    xcoms: dict[tuple[str, str], Any]
+    failures: dict[str, dict[str, str]]
+
+
+def _value(state: Any) -> str:
+    return str(getattr(state, "value", state))
+
+
+def run_restore_dag(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **settings: Any) -> Outcome:
+    out = tmp_path / "failures.jsonl"
+    monkeypatch.setenv("RESTORE_DAG_OUT", str(out))
+    for key, value in settings.items():
+        monkeypatch.setenv(f"RESTORE_DAG_{key.upper()}", str(value))
+    spec = importlib.util.spec_from_file_location("restore_jobs", REPO / "tests/dags/restore_jobs.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    dr = module.dag.test()
+    tis = {ti.task_id: ti for ti in dr.get_task_instances()}
+    failures = {}
+    if out.exists():
+        for line in out.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            failures[record["task_id"]] = record
+    return Outcome(
+        run_state=_value(dr.state),
+        states={task_id: _value(ti.state) for task_id, ti in tis.items()},
+        tries={task_id: ti.try_number for task_id, ti in tis.items()},
+        xcoms=read_xcoms(dr),
+        failures=failures,
+    )
+
+
+class StartOnceSeenPending:
+    """A clock for the fake: real time until a wait has looked at a job (and seen it PENDING), then
+    an hour later, so the job runs at the next look. "The wait saw PENDING" is then certain however
+    slow the machine is."""
+
+    def __init__(self, fake: FakeLakeSail) -> None:
+        self.fake = fake
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        if not self.offset and describes(self.fake):
+            self.offset = 3600.0
+        return time.time() + self.offset
+
+
+@pytest.fixture
+def server(airflow_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLakeSail]:
+    """A fake with session WS1/SESS1; a created job runs once a wait has seen it PENDING."""
+    with FakeLakeSail(token=TOKEN, job_start_delay=600) as fake:
+        fake.clock = StartOnceSeenPending(fake)
+        fake.add_session("WS1", "SESS1")
+        value = {
+            "conn_type": "lakesail",
+            "host": fake.url,
+            "password": fake.token,
+            "extra": {"retry_delay": 0.01},
+        }
+        monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(value))
+        yield fake
+
+
+def describes(fake: FakeLakeSail) -> list[str]:
+    """The IDs of the jobs described so far (the waits look at the job, nothing else)."""
+    return [m.group(1) for r in fake.requests if r.method == "GET" and (m := DESCRIBE.match(r.path))]
+
+
+class FailWhileWatched(threading.Thread):
+    """Fails the created job as soon as a wait has looked at it once (and seen it PENDING)."""
+
+    def __init__(self, fake: FakeLakeSail) -> None:
+        super().__init__(daemon=True)
+        self.fake = fake
+        self.stop = threading.Event()
+        self.failed: str | None = None
+
+    def run(self) -> None:
+        while not self.stop.wait(0.02):
+            seen = describes(self.fake)
+            if seen:
+                self.fake.fail_job("WS1", "SESS1", seen[0])
+                self.failed = seen[0]
+                return
+
+
+@pytest.fixture
+def fail_while_watched(server: FakeLakeSail) -> Iterator[FailWhileWatched]:
+    server.state.job_start_delay = 10**6  # it would never start by itself
+    thread = FailWhileWatched(server)
+    thread.start()
+    yield thread
+    thread.stop.set()
+    thread.join(5)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_restore_from_a_savepoint_and_wait_until_running(
+    server: FakeLakeSail, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mode: str
+) -> None:
+    outcome = run_restore_dag(monkeypatch, tmp_path, mode=mode, savepoint=SAVEPOINT)
+    assert outcome.states == {"create": "success"}, outcome.failures
+    job_id = outcome.xcoms[("create", "job_id")]
+    summary = outcome.xcoms[("create", "return_value")]
+    assert summary["id"] == job_id
+    assert summary["state"] == "RUNNING"
+    assert summary["name"] == "orders-restored"
+    assert set(summary) == {"id", "name", "state", "createdAt", "updatedAt"}
+    spec = server.job_spec("WS1", "SESS1", job_id)
+    assert spec["flinkConfiguration"] == {
+        "parallelism.default": "2",
+        "execution.savepoint.path": SAVEPOINT,
+        "execution.savepoint.ignore-unclaimed-state": "true",
+    }
+    assert spec["job"] == {
+        "jarUri": "s3://bucket/jars/orders-2.jar",
+        "entryClass": "com.example.Orders",
+        "args": ["--v", "2"],
+    }
+    assert server.count("POST") == 1
+    assert set(describes(server)) == {job_id}
+    assert len(describes(server)) >= 2  # it saw PENDING, then RUNNING
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_create_without_a_savepoint_then_the_sensor_waits(
+    server: FakeLakeSail, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mode: str
+) -> None:
+    outcome = run_restore_dag(monkeypatch, tmp_path, mode=mode, wait="sensor", savepoint="")
+    assert outcome.states == {"create": "success", "watch": "success"}, outcome.failures
+    job_id = outcome.xcoms[("create", "job_id")]
+    assert outcome.xcoms[("create", "return_value")]["state"] == "PENDING"  # it did not wait
+    watched = outcome.xcoms[("watch", "return_value")]
+    assert watched["id"] == job_id
+    assert watched["state"] == "RUNNING"
+    assert server.job_spec("WS1", "SESS1", job_id)["flinkConfiguration"] == {"parallelism.default": "2"}
+    assert len(describes(server)) >= 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_job_that_fails_while_the_operator_waits_fails_the_task_without_retry(
+    server: FakeLakeSail,
+    fail_while_watched: FailWhileWatched,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    mode: str,
+) -> None:
+    outcome = run_restore_dag(monkeypatch, tmp_path, mode=mode, savepoint=SAVEPOINT)
+    assert outcome.run_state == "failed"
+    assert outcome.states == {"create": "failed"}
+    assert outcome.tries["create"] == 1  # retries=1, but a FAILED job is not retried
+    failure = outcome.failures["create"]
+    assert failure["error_type"] == "LakeSailJobFailedError"
+    assert f"Session job WS1/SESS1/{fail_while_watched.failed} is FAILED, a failure state" in failure["error"]
+    assert server.count("POST") == 1
+    assert outcome.xcoms[("create", "job_id")] == fail_while_watched.failed
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_job_that_fails_while_the_sensor_waits_fails_the_sensor_without_retry(
+    server: FakeLakeSail,
+    fail_while_watched: FailWhileWatched,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    mode: str,
+) -> None:
+    outcome = run_restore_dag(monkeypatch, tmp_path, mode=mode, wait="sensor", savepoint="")
+    assert outcome.states == {"create": "success", "watch": "failed"}
+    assert outcome.tries["watch"] == 1
+    assert outcome.failures["watch"]["error_type"] == "LakeSailJobFailedError"
+    assert "is FAILED, a failure state" in outcome.failures["watch"]["error"]
+
+
+def test_a_wait_that_outlasts_its_timeout_fails(
+    server: FakeLakeSail, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    server.state.job_start_delay = 10**6
+    started = time.monotonic()
+    outcome = run_restore_dag(monkeypatch, tmp_path, mode="poke", timeout=0.5)
+    assert outcome.states == {"create": "failed"}
+    assert outcome.tries["create"] == 1  # a retry would create a second job
+    error = outcome.failures["create"]["error"]
+    assert "Timed out waiting: Session job WS1/SESS1/" in error
+    assert "is PENDING; waiting for RUNNING" in error
+    assert "was created and is left as it is; not retrying" in error
+    assert server.count("POST") == 1
+    assert time.monotonic() - started < 30
