@@ -91,7 +91,13 @@ def run_example(say: Console, hook: Any, job_id: str, jar_id: str, stop: bool) -
         rows.append((ti.task_id, state, describe(ti.task_id, xcoms) if state == "success" else "-"))
     table(say, rows)
     state = str(getattr(dag_run.state, "value", dag_run.state))
-    say(f"   DAG run {state} in {took:.1f} s; job {job_id} is now {hook.describe_job(job_id)['state']}")
+    old_state = hook.describe_job(job_id)["state"]
+    if stop:  # GET /jobs/{job} is cached for web.refresh-interval (3 s): wait for FINISHED to show
+        began = time.monotonic()
+        while old_state not in ENDED and time.monotonic() - began < 15:
+            time.sleep(0.2)
+            old_state = hook.describe_job(job_id)["state"]
+    say(f"   DAG run {state} in {took:.1f} s; job {job_id} is now {old_state}")
     new_job = xcoms.get(("restore", "return_value"))
     if state != "success" or not isinstance(new_job, str):
         raise RuntimeError(f"the example DAG run ended {state}")
