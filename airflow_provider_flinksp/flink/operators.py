@@ -164,7 +164,8 @@ class FlinkTriggerSavepointOperator(_WaitingOperator):
         :param context: the task's context
         :param event: what the trigger sent
         """
-        return self._done(context, self._read_event(event, sensor=False))
+        trigger_id = context["ti"].xcom_pull(task_ids=self.task_id, key="trigger_id")
+        return self._done(context, self._read_event(event, sensor=False, nonce=trigger_id or None))
 
     def _done(self, context: Context, verdict: Verdict) -> dict[str, Any]:
         savepoint = verdict.savepoint

@@ -102,4 +102,4 @@ class FlinkSavepointSensor(FlinkTask, BaseSensorOperator):
         self, context: Context, event: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
         """Resume after the trigger fired: check its event and return the savepoint or fail."""
-        return self._read_event(event, sensor=True).savepoint
+        return self._read_event(event, sensor=True, nonce=self.trigger_id or None).savepoint

@@ -65,11 +65,12 @@ class FlinkTask(HookTask):
         )
         self.defer_to(trigger, deadline=deadline, method_name=method_name, kwargs=kwargs)
 
-    def _read_event(self, event: object, *, sensor: bool) -> Verdict:
+    def _read_event(self, event: object, *, sensor: bool, nonce: str | None = None) -> Verdict:
         """Check a Flink trigger's event on resume; the successful verdict, or raise.
 
         :param event: what the trigger sent
         :param sensor: a timeout is a sensor timeout (else a FlinkError)
+        :param nonce: the awaited savepoint's trigger ID: a success must carry it, with a location
         """
         from airflow_provider_flinksp.core.events import read_event
         from airflow_provider_flinksp.exceptions import FlinkError, FlinkSavepointFailedError
@@ -80,4 +81,5 @@ class FlinkTask(HookTask):
             timeout_is_sensor_timeout=sensor,
             error=FlinkError,
             failed_error=FlinkSavepointFailedError,
+            nonce=nonce,
         )

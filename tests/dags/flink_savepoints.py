@@ -105,7 +105,13 @@ for mode, deferrable in (("defer", True), ("poke", False)):
 
 with new_dag("flink_stop_restore") as dag:
     stop = FlinkTriggerSavepointOperator(
-        task_id="stop", job_id=JOB, stop=True, wait_for_completion=True, poll_interval=0.2, timeout=60
+        task_id="stop",
+        job_id=JOB,
+        stop=True,
+        wait_for_completion=True,
+        deferrable=True,  # resumes in execute_complete, which checks the event names this trigger ID
+        poll_interval=0.2,
+        timeout=60,
     )
     restore = FlinkRunJarOperator(
         task_id="restore",

@@ -138,8 +138,23 @@ def test_failing_savepoint_fails_the_gate_with_flinks_cause(
 
 
 def test_stop_with_savepoint_then_restore(
-    run_flink_dag: Any, rest: FlinkRest, counter_job: str, counter_jar_id: str, started_jobs: list[str]
+    run_flink_dag: Any,
+    rest: FlinkRest,
+    counter_job: str,
+    counter_jar_id: str,
+    started_jobs: list[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from airflow_provider_flinksp.triggers import FlinkSavepointTrigger
+
+    deferred: list[tuple[str | None, str]] = []
+    original = FlinkSavepointTrigger.run
+
+    def spy(self: FlinkSavepointTrigger) -> Any:
+        deferred.append((self.trigger_id, self.wait_for))
+        return original(self)
+
+    monkeypatch.setattr(FlinkSavepointTrigger, "run", spy)
     run = run_flink_dag("flink_stop_restore", job_id=counter_job, jar_id=counter_jar_id)
     new_job = run.xcoms.get(("restore", "job_id"))
     if new_job:
@@ -150,6 +165,8 @@ def test_stop_with_savepoint_then_restore(
     assert savepoint["location"] == location
     assert savepoint["triggerNonce"] == run.xcoms[("stop", "trigger_id")]
     assert savepoint["triggerType"] == "MANUAL"
+    # both waits ran in the trigger: the stop's savepoint, then the new job's start
+    assert deferred == [(savepoint["triggerNonce"], "savepoint"), (None, "running")]
     record_timing("stop: old job FINISHED shown", rest.wait_state(counter_job, "FINISHED"))
     assert rest.job(new_job)["state"] == "RUNNING"
     assert restored_path(rest, new_job) == location
