@@ -7,7 +7,7 @@ directory come in as params (rendered when the tasks run), so parsing looks noth
 - ``flink_stop_restore``: stop the job with a savepoint, then run the jar from it.
 - ``flink_latest_idle``: the gate and the latest savepoint without a trigger ID.
 - ``flink_slow_reschedule`` / ``flink_slow_defer``: trigger and gate on a job whose savepoints take
-  2 s (it sleeps while snapshotting), so the gate really waits (rescheduled, or in the trigger).
+  6 s (it sleeps while snapshotting), so the gate really waits (rescheduled, or in the trigger).
 
 Failures are appended to the file named by ``FLINKSP_TEST_OUTCOMES``.
 """

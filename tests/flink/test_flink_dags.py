@@ -190,8 +190,8 @@ def test_gate_and_latest_without_a_trigger_id(run_flink_dag: Any, rest: FlinkRes
 
 @pytest.fixture
 def slow_job(rest: FlinkRest, counter_jar_id: str, started_jobs: list[str]) -> str:
-    """A running counter job whose savepoints take at least 2 s (its throttle sleeps while snapshotting)."""
-    args = ["--snapshot-ms", "2000", "--name", "counter-slow-savepoints"]
+    """A running counter job whose savepoints take at least 6 s (its throttle sleeps while snapshotting)."""
+    args = ["--snapshot-ms", "6000", "--name", "counter-slow-savepoints"]
     job_id = rest.run_jar(counter_jar_id, entryClass="Counter", programArgsList=args)
     started_jobs.append(job_id)
     rest.wait_running(job_id)
