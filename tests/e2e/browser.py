@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    StaleElementReferenceException,
+    TimeoutException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -134,6 +139,17 @@ class Browser:
         )
         return wait.until(condition, message=f"not seen: {what}")
 
+    def maybe(self, condition: Callable[[Any], Any], timeout: float) -> Any:
+        """Like :meth:`wait`, but None instead of an error when ``timeout`` passes.
+
+        :param condition: takes the driver; truthy when done
+        :param timeout: seconds
+        """
+        try:
+            return self.wait(condition, "", timeout)
+        except TimeoutException:
+            return None
+
     def visible(self, xpath: str, timeout: float | None = None) -> WebElement:
         """Wait for the element at ``xpath`` to be visible and return it.
 
@@ -155,13 +171,42 @@ class Browser:
         )
 
     def click(self, xpath: str, timeout: float | None = None) -> None:
-        """Wait for the element at ``xpath`` to be clickable and click it.
+        """Wait for the element at ``xpath`` to be clickable and click it (again, if the page redrew it
+        or an overlay took the click meanwhile).
 
         :param xpath: an XPath
         :param timeout: seconds
         """
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         clickable = expected_conditions.element_to_be_clickable((By.XPATH, xpath))
-        self.wait(clickable, f"clickable {xpath}", timeout).click()
+        while True:
+            element = self.wait(clickable, f"clickable {xpath}", max(0.5, deadline - time.monotonic()))
+            try:
+                element.click()
+                return
+            except (StaleElementReferenceException, ElementClickInterceptedException):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def wait_reloading(
+        self, condition: Callable[[Any], Any], what: str, timeout: float, every: float = 10
+    ) -> Any:
+        """Like :meth:`wait`, reloading the page each ``every`` seconds (for a state the page may not poll).
+
+        :param condition: takes the driver; truthy when done
+        :param what: what is awaited, for the error
+        :param timeout: seconds in all
+        :param every: seconds between reloads
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.wait(condition, what, min(every, max(0.5, deadline - time.monotonic())))
+            except TimeoutException:
+                if time.monotonic() > deadline:
+                    raise
+                self.driver.refresh()
 
     def fill(self, name: str, value: str) -> None:
         """Replace the text of the input called ``name`` (select all, delete, type) and check it took.
