@@ -8,6 +8,7 @@ left of chromedriver and of every Chromium process using that profile, so nothin
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import shutil
 import tempfile
@@ -82,11 +83,14 @@ class Browser:
             self._kill_leftovers()
             raise
         self.driver.set_page_load_timeout(60)
+        atexit.register(self.close)
 
     # ------------------------------------------------------------------ life cycle
 
     def close(self) -> None:
         """Quit Chromium and chromedriver; kill whatever of them is still running; drop the profile."""
+        if not self.profile.exists():
+            return
         with contextlib.suppress(Exception):
             self.driver.quit()
         self._kill_leftovers()
