@@ -9,7 +9,8 @@ PIP_FLAGS = --quiet --disable-pip-version-check --no-input
 PYTEST_FLAGS ?=
 
 .PHONY: test lint typecheck unit test-faults test-airflow2 demo bench fake-server clean \
-	flink-setup test-flink test-flink-airflow2 test-flink-record demo-flink test-e2e e2e-postgres
+	flink-setup test-flink test-flink-airflow2 test-flink-record demo-flink test-e2e e2e-postgres \
+	e2e-chromium test-browser
 
 $(VENV)/.installed: $(LOCK) pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -64,10 +65,13 @@ test-flink-record: flink-setup
 	FLINKSP_RECORD_RESPONSES=1 FLINKSP_FLINK_BUILD=$(FLINK_BUILD) $(VENV)/bin/python -m pytest -m flink tests/flink $(PYTEST_FLAGS)
 
 ## make test-e2e: a real Airflow deployment (3.3, then 2.11) started and stopped by the suite
-## (E2E_RUNS_PER_DAG, E2E_DEADLINE, E2E_PERIODIC, ... in tests/e2e/conftest.py)
-## Both versions run even when the first fails; the target fails if either did.
-E2E_FLAGS = -m e2e -rA tests/e2e
+## (E2E_RUNS_PER_DAG, E2E_DEADLINE, E2E_PERIODIC, ... in tests/e2e/conftest.py), then the browser
+## test (tests/e2e/test_browser.py) on a deployment of its own, Airflow 3.3 only.
+## All three run even when one fails; the target fails if any did.
+E2E_FLAGS = -m "e2e and not browser" -rA tests/e2e
+BROWSER_FLAGS = -m browser -rA tests/e2e/test_browser.py
 E2E_LOCK = requirements/e2e-extra.lock
+BROWSER_LOCK = requirements/browser.lock
 
 $(VENV)/.e2e-installed: $(VENV)/.installed $(E2E_LOCK)
 	$(VENV)/bin/pip install $(PIP_FLAGS) -r $(E2E_LOCK)
@@ -77,16 +81,31 @@ $(VENV2)/.e2e-installed: $(VENV2)/.installed $(E2E_LOCK)
 	$(VENV2)/bin/pip install $(PIP_FLAGS) -r $(E2E_LOCK)
 	touch $@
 
+$(VENV)/.browser-installed: $(VENV)/.e2e-installed $(BROWSER_LOCK)
+	$(VENV)/bin/pip install $(PIP_FLAGS) -r $(BROWSER_LOCK)
+	touch $@
+
 # The deployment's metadata database: the suite starts a private cluster from these binaries.
 e2e-postgres:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; }
 
-test-e2e: $(VENV)/.e2e-installed $(VENV2)/.e2e-installed e2e-postgres
+# The browser test's headless Chromium and its WebDriver server, from the distribution.
+e2e-chromium:
+	{ test -x /usr/bin/chromium && test -x /usr/bin/chromedriver; } || { apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; }
+
+test-e2e: $(VENV)/.browser-installed $(VENV2)/.e2e-installed e2e-postgres e2e-chromium
 	status=0; \
 	$(VENV)/bin/python -m pytest $(E2E_FLAGS) $(PYTEST_FLAGS) || status=1; \
 	$(VENV2)/bin/python -m pytest $(E2E_FLAGS) $(PYTEST_FLAGS) || status=1; \
+	$(VENV)/bin/python -m pytest $(BROWSER_FLAGS) $(PYTEST_FLAGS) || status=1; \
 	exit $$status
+
+## make test-browser: the browser test alone (the connection form, the Test button, the upgrade
+## example triggered from the UI; screenshots in build/e2e/screenshots/)
+test-browser: $(VENV)/.browser-installed e2e-postgres e2e-chromium
+	$(VENV)/bin/python -m pytest $(BROWSER_FLAGS) $(PYTEST_FLAGS)
 
 ## make demo: the fake LakeSail server and the example DAG, run by Airflow
 demo: $(VENV)/.installed

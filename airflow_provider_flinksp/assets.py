@@ -16,11 +16,14 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, urlsplit
 
-from airflow_provider_flinksp._compat import TRIGGERING_EVENTS_KEY, Asset
+from airflow_provider_flinksp._compat import TRIGGERING_EVENTS_KEY, asset_type
 from airflow_provider_flinksp.lakesail.ids import validate_resource_id
 
 if TYPE_CHECKING:
     import logging
+
+#: Airflow's Asset class (Dataset on Airflow 2.11).
+Asset = asset_type()
 
 SCHEME = "lakesail"
 URI_FORM = "lakesail://<workspace>/<session>/<job>"
@@ -52,7 +55,7 @@ def savepoint_uri(workspace_id: str, session_id: str, job_id: str) -> str:
     return f"{SCHEME}://{'/'.join(ids)}"
 
 
-def lakesail_savepoint_asset(workspace_id: str, session_id: str, job_id: str) -> Asset:
+def lakesail_savepoint_asset(workspace_id: str, session_id: str, job_id: str) -> Any:
     """The asset (a dataset on Airflow 2.11) standing for a session job's savepoints.
 
     :param workspace_id: the workspace ID
@@ -60,7 +63,7 @@ def lakesail_savepoint_asset(workspace_id: str, session_id: str, job_id: str) ->
     :param job_id: the session job ID
     :raises ValueError: for an ID that is not a LakeSail ResourceId
     """
-    return Asset(uri=savepoint_uri(workspace_id, session_id, job_id))
+    return Asset(uri=savepoint_uri(workspace_id, session_id, job_id))  # an Asset, or a Dataset on 2.11
 
 
 def parse_lakesail_uri(uri: str) -> tuple[str, str, str]:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from airflow_provider_flinksp import get_provider_info
-from airflow_provider_flinksp._compat import AIRFLOW_V3, TRIGGERING_EVENTS_KEY, Asset
+from airflow_provider_flinksp._compat import AIRFLOW_V3, TRIGGERING_EVENTS_KEY, asset_type
 from airflow_provider_flinksp.assets import (
     lakesail_savepoint_asset,
     normalize_lakesail_uri,
@@ -25,6 +25,7 @@ from airflow_provider_flinksp.testing import FakeLakeSail
 from airflow_provider_flinksp.testing.asset_runs import recorded_events, register_assets
 from tests.test_operators_dags import load_dag, read_xcoms
 
+Asset = asset_type()
 URI = "lakesail://WS1/SESS1/JOB1"
 SAVEPOINT = {
     "location": "s3://bucket/sp/savepoint-1",

@@ -6,9 +6,10 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 from functools import cached_property
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow_provider_flinksp.core.waiting import ProgressLog
+if TYPE_CHECKING:
+    from airflow_provider_flinksp.core.waiting import ProgressLog
 
 #: Extra time the task's own deferral timeout leaves the trigger to report a timeout itself.
 DEFERRAL_TIMEOUT_SLACK = 60.0
@@ -31,6 +32,8 @@ class HookTask:
     @cached_property
     def progress(self) -> ProgressLog:
         """Logs what the task's waiting learns, a line per change."""
+        from airflow_provider_flinksp.core.waiting import ProgressLog
+
         return ProgressLog(self.log)
 
     def defer_to(

@@ -14,6 +14,7 @@ after a failure; its PostgreSQL data goes away with it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -90,23 +91,26 @@ def add_job(
     )
 
 
-@pytest.fixture(scope="session")
-def deployment(lakesail: FakeLakeSail, api_key: str) -> Iterator[Deployment]:
-    """Airflow on its own PostgreSQL, started from scratch in ``build/e2e/airflow-<version>/`` with the
-    example DAGs."""
+@contextlib.contextmanager
+def started_deployment(build: Path, env: dict[str, str]) -> Iterator[Deployment]:
+    """Airflow on its own PostgreSQL, started from scratch in ``build`` with the example DAGs; stopped
+    (and checked for leftover processes) on the way out, even on failure.
+
+    :param build: the folder for everything it writes (emptied first)
+    :param env: extra environment for every component (connections, settings)
+    """
     # What an earlier session killed too hard to clean up (SIGKILL, power cut) left running there.
-    processes.kill(processes.with_env("AIRFLOW_HOME", str(BUILD / "airflow-home")))
-    stop_server(BUILD / "postgres" / "pgdata")
-    shutil.rmtree(BUILD, ignore_errors=True)
-    BUILD.mkdir(parents=True)
-    database = PostgresCluster(BUILD / "postgres", BUILD / "postgres.log")
-    connection = {"conn_type": "lakesail", "host": lakesail.url, "password": api_key}
-    env = {"AIRFLOW_CONN_LAKESAIL_DEFAULT": json.dumps(connection)}
+    processes.kill(processes.with_env("AIRFLOW_HOME", str(build / "airflow-home")))
+    stop_server(build / "postgres" / "pgdata")
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir(parents=True)
+    database = PostgresCluster(build / "postgres", build / "postgres.log")
+    env = dict(env)
     if os.environ.get("E2E_POLL_SECONDS"):
         env["LAKESAIL_EXAMPLE_POLL_SECONDS"] = os.environ["E2E_POLL_SECONDS"]
     dag_files = sorted((REPO / "dags_examples").glob("*.py")) + sorted(E2E_DAGS.glob("*.py"))
     airflow = Deployment(
-        BUILD,
+        build,
         dag_files=dag_files,
         env=env,
         database_url=database.url,
@@ -117,13 +121,22 @@ def deployment(lakesail: FakeLakeSail, api_key: str) -> Iterator[Deployment]:
         started = time.monotonic()
         database.start()
         airflow.start()
-        print(f"\nAirflow {AIRFLOW_VERSION} started in {time.monotonic() - started:.0f}s under {BUILD}")
+        print(f"\nAirflow {AIRFLOW_VERSION} started in {time.monotonic() - started:.0f}s under {build}")
         yield airflow
     finally:
         airflow.stop()
         database.stop()
-        left = airflow.leftovers() + processes.with_title(str(BUILD / "postgres"))
+        left = airflow.leftovers() + processes.with_title(str(build / "postgres"))
         assert not left, f"processes left behind: {left}"
+
+
+@pytest.fixture(scope="session")
+def deployment(lakesail: FakeLakeSail, api_key: str) -> Iterator[Deployment]:
+    """Airflow on its own PostgreSQL, started from scratch in ``build/e2e/airflow-<version>/`` with the
+    example DAGs and the ``lakesail_default`` connection (an environment variable)."""
+    connection = {"conn_type": "lakesail", "host": lakesail.url, "password": api_key}
+    with started_deployment(BUILD, {"AIRFLOW_CONN_LAKESAIL_DEFAULT": json.dumps(connection)}) as airflow:
+        yield airflow
 
 
 @pytest.fixture(scope="session")

@@ -115,7 +115,7 @@ def _extra(conn: Connection, conn_id: str, error: Callable[[str], FlinkspError])
     if not isinstance(extra, dict):
         raise error(f"Connection {conn_id!r} has an extra that is not a JSON object")
     # a form may keep a typed field as ``extra__<conn type>__<name>``: read it as ``<name>``
-    prefix = f"extra__{conn.conn_type}__"
+    prefix = f"extra__{getattr(conn, 'conn_type', None)}__"
     return {key.removeprefix(prefix): value for key, value in extra.items() if value is not None}
 
 
