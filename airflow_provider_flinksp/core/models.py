@@ -71,9 +71,9 @@ class Savepoint:
         """
         if not isinstance(data, dict):
             raise LakeSailResponseError(f"{where} should be a JSON object, got {json_type(data)}")
-        trigger_type = _optional_str(data, "triggerType", where)
-        if trigger_type is None:
+        if not isinstance(data.get("triggerType"), str):
             raise LakeSailResponseError(f"{where}.triggerType is required and should be a string")
+        trigger_type = str(_optional_str(data, "triggerType", where))
         triggered_at = _optional_str(data, "triggeredAt", where)
         return cls(
             trigger_type=trigger_type,

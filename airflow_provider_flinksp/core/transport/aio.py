@@ -183,7 +183,7 @@ async def send(
             headers=headers,
             proxy=proxy,
             allow_redirects=False,
-            timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout(timeout)),
+            timeout=_client_timeout(timeout),
         ) as response:
             body = await _read(response)
             return Reply(
@@ -195,12 +195,21 @@ async def send(
         raise TransportError(*_failure(exc)) from None
 
 
+@functools.lru_cache(maxsize=64)
+def _client_timeout(total: float) -> aiohttp.ClientTimeout:
+    """aiohttp's timeout settings for a request with ``total`` seconds in all (made once per value)."""
+    return aiohttp.ClientTimeout(total=total, sock_connect=connect_timeout(total))
+
+
 async def _read(response: aiohttp.ClientResponse) -> bytes | None:
     """The (decoded) body, or None when it is over :data:`MAX_BODY_BYTES`; a gzip bomb stops there."""
     buffer = BodyBuffer()
-    if buffer.too_long(response.headers.get("Content-Length")):
+    length = response.headers.get("Content-Length")
+    if buffer.too_long(length):
         response.close()
         return None
+    if length is not None and "Content-Encoding" not in response.headers:
+        return await response.read()  # bounded by its Content-Length, which is under the cap
     async for chunk in response.content.iter_chunked(65536):
         if not buffer.add(chunk):
             response.close()

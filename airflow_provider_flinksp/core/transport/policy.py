@@ -243,8 +243,8 @@ class Attempts(Generic[T]):
             text = body[:4096].decode("utf-8", "replace")
             what = "an HTML page" if text.lstrip().startswith("<") else "a body that is not JSON"
             return Step(error=self._response_error(status, f"{what}: {server_text(text, self.secrets)!r}"))
-        if self.secrets:
-            data = _scrub_strings(data, self.secrets)
+        if self.secrets and (b"\\u" in body or any(secret.encode() in body for secret in self.secrets)):
+            data = _scrub_strings(data, self.secrets)  # only where a secret can be in it at all
         try:
             return Step(value=self.parse(data))
         except ApiResponseError as exc:
