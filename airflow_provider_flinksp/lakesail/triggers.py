@@ -13,7 +13,36 @@ if TYPE_CHECKING:
     from airflow_provider_flinksp.lakesail.hook import LakeSailHook
 
 
-class LakeSailSavepointTrigger(PollingTrigger):
+class _LakeSailPollingTrigger(PollingTrigger):
+    """What both LakeSail triggers share: the connection and retry settings, and the hook."""
+
+    lakesail_conn_id: str
+    retry_limit: int | None
+    retry_delay: float | None
+    request_timeout: float | None
+
+    def _connection_fields(self) -> dict[str, Any]:
+        return {
+            "lakesail_conn_id": self.lakesail_conn_id,
+            "retry_limit": self.retry_limit,
+            "retry_delay": self.retry_delay,
+            "request_timeout": self.request_timeout,
+        }
+
+    @cached_property
+    def hook(self) -> LakeSailHook:
+        """The async-capable hook, made once per trigger run."""
+        from airflow_provider_flinksp.lakesail.hook import LakeSailHook
+
+        return LakeSailHook(
+            self.lakesail_conn_id,
+            retry_limit=self.retry_limit,
+            retry_delay=self.retry_delay,
+            timeout=self.request_timeout,
+        )
+
+
+class LakeSailSavepointTrigger(_LakeSailPollingTrigger):
     """Wait in the triggerer until a savepoint is done, failed, or the deadline passes.
 
     Serialized with plain values only. Polls with the async hook (one shared connection pool per
@@ -69,23 +98,8 @@ class LakeSailSavepointTrigger(PollingTrigger):
             "job_id": self.job_id,
             "trigger_nonce": self.trigger_nonce,
             "grace_deadline": self.grace_deadline,
-            "lakesail_conn_id": self.lakesail_conn_id,
-            "retry_limit": self.retry_limit,
-            "retry_delay": self.retry_delay,
-            "request_timeout": self.request_timeout,
+            **self._connection_fields(),
         }
-
-    @cached_property
-    def hook(self) -> LakeSailHook:
-        """The async-capable hook, made once per trigger run."""
-        from airflow_provider_flinksp.lakesail.hook import LakeSailHook
-
-        return LakeSailHook(
-            self.lakesail_conn_id,
-            retry_limit=self.retry_limit,
-            retry_delay=self.retry_delay,
-            timeout=self.request_timeout,
-        )
 
     async def acheck(self) -> Verdict:
         """List the savepoints (and the job's state when needed) and judge."""
@@ -97,7 +111,7 @@ class LakeSailSavepointTrigger(PollingTrigger):
         return await acheck(self.hook, target)
 
 
-class LakeSailSessionJobTrigger(PollingTrigger):
+class LakeSailSessionJobTrigger(_LakeSailPollingTrigger):
     """Wait in the triggerer until a session job is in a target state, a failure state, or the
     deadline passes; the same rule as :class:`~airflow_provider_flinksp.operators.LakeSailSessionJobSensor`.
 
@@ -151,23 +165,8 @@ class LakeSailSessionJobTrigger(PollingTrigger):
             "job_id": self.job_id,
             "target_states": self.target_states,
             "failure_states": self.failure_states,
-            "lakesail_conn_id": self.lakesail_conn_id,
-            "retry_limit": self.retry_limit,
-            "retry_delay": self.retry_delay,
-            "request_timeout": self.request_timeout,
+            **self._connection_fields(),
         }
-
-    @cached_property
-    def hook(self) -> LakeSailHook:
-        """The async-capable hook, made once per trigger run."""
-        from airflow_provider_flinksp.lakesail.hook import LakeSailHook
-
-        return LakeSailHook(
-            self.lakesail_conn_id,
-            retry_limit=self.retry_limit,
-            retry_delay=self.retry_delay,
-            timeout=self.request_timeout,
-        )
 
     async def acheck(self) -> Verdict:
         """Describe the job and judge its state."""
