@@ -142,6 +142,9 @@ def child_env(port: int, home: str) -> dict[str, str]:
             "AIRFLOW_CONN_LAKESAIL_DEFAULT": json.dumps(
                 {"conn_type": "lakesail", "host": f"http://127.0.0.1:{port}", "password": TOKEN}
             ),
+            "AIRFLOW_CONN_FLINK_DEFAULT": json.dumps(
+                {"conn_type": "flink", "host": f"http://127.0.0.1:{port}/flink"}
+            ),
             "AIRFLOW_CONN_HTTP_BENCH": json.dumps(
                 {"conn_type": "http", "host": "127.0.0.1", "port": port, "schema": "http"}
             ),

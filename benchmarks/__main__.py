@@ -25,6 +25,8 @@ SCALE_PLAN: list[tuple[str, int, float]] = [
     ("lakesail", 5000, 5.0),
     ("http_sensor", 1000, 1.0),
     ("aiohttp_floor", 1000, 1.0),
+    ("flink", 1000, 1.0),
+    ("flink_aiohttp_floor", 1000, 1.0),
     ("httpx_floor", 1000, 1.0),
 ]
 

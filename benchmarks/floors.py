@@ -1,8 +1,10 @@
-"""The floors of target 3: minimal triggers doing the same polls as ``LakeSailSavepointTrigger``.
+"""The floors of target 3: minimal triggers doing the same polls as the shipped triggers.
 
-Each poll GETs the savepoint list, fires when nothing is pending, and otherwise GETs the job (its
-state) before sleeping the interval: the requests the real trigger makes, with no retry policy, no
-model parsing and no error classification. One client per event loop is shared by all of them.
+For ``LakeSailSavepointTrigger``, each poll GETs the savepoint list, fires when nothing is pending,
+and otherwise GETs the job (its state) before sleeping the interval. For ``FlinkSavepointTrigger``
+(:class:`MinimalFlinkAiohttpTrigger`), each poll GETs the savepoint's status, fires when it is
+``COMPLETED``, and otherwise GETs the job. The same requests the real triggers make, with no retry
+policy, no model parsing and no error classification. One client per event loop is shared by all.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from benchmarks import TOKEN
 
 _TERMINAL = ("FAILED", "DELETING")
+_FLINK_ENDED = ("FAILED", "CANCELED", "FINISHED", "SUSPENDED")
 
 
 def _base_url() -> str:
@@ -102,3 +105,47 @@ class MinimalHttpxTrigger(_MinimalTrigger):
         response = await client.get(url)
         response.raise_for_status()
         return json.loads(response.content)
+
+
+class MinimalFlinkAiohttpTrigger(BaseTrigger):
+    """The Flink floor: the status and job GETs of ``FlinkSavepointTrigger``, one keep-alive
+    ``aiohttp.ClientSession`` per event loop."""
+
+    _sessions: ClassVar[dict[asyncio.AbstractEventLoop, Any]] = {}
+
+    def __init__(self, *, job_id: str, trigger_id: str, poll_interval: float) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.trigger_id = trigger_id
+        self.poll_interval = poll_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {"job_id": self.job_id, "trigger_id": self.trigger_id, "poll_interval": self.poll_interval},
+        )
+
+    async def get_json(self, url: str) -> Any:
+        import aiohttp
+
+        loop = asyncio.get_running_loop()
+        session = self._sessions.get(loop)
+        if session is None:
+            session = self._sessions[loop] = aiohttp.ClientSession(headers={"Accept": "application/json"})
+        async with session.get(url) as response:
+            response.raise_for_status()
+            return json.loads(await response.read())
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        job_url = f"{json.loads(os.environ['AIRFLOW_CONN_FLINK_DEFAULT'])['host']}/jobs/{self.job_id}"
+        status_url = f"{job_url}/savepoints/{self.trigger_id}"
+        while True:
+            status = await self.get_json(status_url)
+            if status["status"]["id"] == "COMPLETED":
+                yield TriggerEvent({"status": "success", "location": status["operation"]["location"]})
+                return
+            state = (await self.get_json(job_url))["state"]
+            if state in _FLINK_ENDED:
+                yield TriggerEvent({"status": "failed", "message": f"job {state}"})
+                return
+            await asyncio.sleep(self.poll_interval)

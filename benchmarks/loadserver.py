@@ -13,6 +13,10 @@ Paths:
 * ``GET /api/flink/v1/workspaces/{ws}/sessions/{s}/jobs/{job}``: the job, ``"state": "RUNNING"``.
 * ``GET /peer404/.../jobs/{job}/savepoints``: for the http provider's ``HttpSensorTrigger``, which
   waits for a status other than 404: 404 until the job's completion time, then the list.
+* ``GET /flink/jobs/{job}/savepoints/{trigger}``: Flink's savepoint status, ``IN_PROGRESS`` until
+  the job's completion time, then ``COMPLETED`` with a location; ``GET /flink/jobs/{job}``: Flink's
+  job detail, ``RUNNING`` (the bodies a real Flink 2.3 cluster gave, from ``tests/flink/responses``).
+  Flink job ``{i:032x}`` is job ``J<i>`` of the scenario.
 * ``POST /_ctl/scenario`` (JSON ``{"t0", "offset", "spread"}``): set the completion times;
   ``GET /_ctl/stats[?polls=1]``: the server's CPU time, request counts and (with ``polls``) the
   time of every savepoint-list request per job; ``POST /_ctl/reset``: forget the counts.
@@ -32,6 +36,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 #: A load server stops by itself after this many seconds, whatever happens.
@@ -90,6 +95,17 @@ _JOB_BODY = json.dumps(
     }
 ).encode()
 _NOT_YET = b'{"message": "not found"}'
+_RECORDED = Path(__file__).resolve().parent.parent / "tests" / "flink" / "responses"
+
+
+def _recorded(name: str) -> bytes:
+    """A body a real Flink cluster gave (``tests/flink/responses/<name>.json``)."""
+    return json.dumps(json.loads((_RECORDED / f"{name}.json").read_text())["body"]).encode()
+
+
+_FLINK_JOB = _recorded("job_running")
+_FLINK_IN_PROGRESS = _recorded("savepoint_status_in_progress")
+_FLINK_COMPLETED = _recorded("savepoint_status_completed")
 _REASONS = {200: b"OK", 404: b"Not Found", 400: b"Bad Request"}
 
 
@@ -122,6 +138,8 @@ class _State:
             return self._control(method, path, target, body)
         self.requests += 1
         parts = path.split(b"/")
+        if parts[1] == b"flink":  # /flink/jobs/{job}[/savepoints/{trigger}]
+            return self._flink(parts)
         # /api/flink/v1/workspaces/WS/sessions/S/jobs/J[/savepoints]  (or /peer404/... the same)
         if b"jobs" in parts:
             at = parts.index(b"jobs")
@@ -137,6 +155,19 @@ class _State:
             count = 3 + (int(job[1:]) % 3 if job[1:].isdigit() else 1)
             return 200, self.bodies[count, done]
         return 200, self.bodies[4, False]
+
+    def _flink(self, parts: list[bytes]) -> tuple[int, bytes]:
+        if len(parts) < 4 or parts[2] != b"jobs":
+            return 404, _NOT_YET
+        try:
+            job = f"J{int(parts[3], 16)}"
+        except ValueError:
+            return 404, _NOT_YET
+        if len(parts) == 4:
+            return 200, _FLINK_JOB
+        now = time.time()
+        self.polls[job].append(now)
+        return 200, _FLINK_COMPLETED if now >= done_at(job, self.scenario) else _FLINK_IN_PROGRESS
 
     def _control(self, method: bytes, path: bytes, target: bytes, body: bytes) -> tuple[int, bytes]:
         if path == b"/_ctl/scenario" and method == b"POST":

@@ -49,6 +49,8 @@ FIRE_SLACK = 0.100
 #: of those times is reported as jitter).
 RATE_TOLERANCE = 0.97
 INTERVAL_TOLERANCE = 1.05
+#: The savepoint every Flink trigger of a run waits for (Flink's ``TriggerId``: 32 hex digits).
+FLINK_TRIGGER_ID = "0a5bc402c65b4de593edef30d79b0dce"
 #: Seconds the event loop may overrun a run's planned end before the watchdog reports and ends it.
 WATCHDOG_GRACE = 20.0
 
@@ -61,6 +63,24 @@ def _make_triggers(impl: str, n: int, interval: float) -> list[Any]:
         return [
             LakeSailSavepointTrigger(
                 workspace_id=WS, session_id=SESSION, job_id=f"J{i}", deadline=deadline, poll_interval=interval
+            )
+            for i in range(n)
+        ]
+    if impl == "flink":
+        from airflow_provider_flinksp.triggers import FlinkSavepointTrigger
+
+        return [
+            FlinkSavepointTrigger(
+                job_id=f"{i:032x}", trigger_id=FLINK_TRIGGER_ID, deadline=deadline, poll_interval=interval
+            )
+            for i in range(n)
+        ]
+    if impl == "flink_aiohttp_floor":
+        from benchmarks.floors import MinimalFlinkAiohttpTrigger
+
+        return [
+            MinimalFlinkAiohttpTrigger(
+                job_id=f"{i:032x}", trigger_id=FLINK_TRIGGER_ID, poll_interval=interval
             )
             for i in range(n)
         ]
@@ -92,6 +112,17 @@ async def _warm_up(impl: str) -> None:
         from airflow_provider_flinksp.hooks import LakeSailHook
 
         await LakeSailHook().a_describe_session_job(WS, SESSION, "WARMUP")
+    elif impl == "flink":
+        from airflow_provider_flinksp.hooks import FlinkRestHook
+
+        await FlinkRestHook().a_describe_job("f" * 32)
+    elif impl == "flink_aiohttp_floor":
+        from benchmarks.floors import MinimalFlinkAiohttpTrigger
+
+        trigger = MinimalFlinkAiohttpTrigger(job_id="f" * 32, trigger_id=FLINK_TRIGGER_ID, poll_interval=1)
+        await trigger.get_json(
+            json.loads(os.environ["AIRFLOW_CONN_FLINK_DEFAULT"])["host"] + "/jobs/" + "f" * 32
+        )
     elif impl == "http_sensor":
         import aiohttp
         from airflow.providers.http.hooks.http import HttpAsyncHook
@@ -320,7 +351,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument(
         "--impl",
-        choices=["lakesail", "http_sensor", "aiohttp_floor", "httpx_floor"],
+        choices=["lakesail", "flink", "http_sensor", "aiohttp_floor", "flink_aiohttp_floor", "httpx_floor"],
         required=True,
     )
     parser.add_argument("--n", type=int, required=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from airflow_provider_flinksp.exceptions import LakeSailResponseError
@@ -69,13 +70,16 @@ class Savepoint:
         :param where: where it was found, for error messages
         :raises LakeSailResponseError: when it is not the documented shape
         """
+        known = _known(data)
+        if known is not None:
+            return known
         if not isinstance(data, dict):
             raise LakeSailResponseError(f"{where} should be a JSON object, got {json_type(data)}")
         if not isinstance(data.get("triggerType"), str):
             raise LakeSailResponseError(f"{where}.triggerType is required and should be a string")
         trigger_type = str(_optional_str(data, "triggerType", where))
         triggered_at = _optional_str(data, "triggeredAt", where)
-        return cls(
+        savepoint = cls(
             trigger_type=trigger_type,
             location=_optional_str(data, "location", where),
             trigger_nonce=_optional_str(data, "triggerNonce", where),
@@ -83,6 +87,8 @@ class Savepoint:
             if triggered_at is None
             else parse_timestamp(triggered_at, f"{where}.triggeredAt"),
         )
+        _remember(data, savepoint)
+        return savepoint
 
     def to_dict(self) -> dict[str, str | None]:
         """The API's shape, always with the four keys; ``triggeredAt`` as an ISO-8601 string."""
@@ -134,7 +140,10 @@ class SavepointList:
                 raise LakeSailResponseError(
                     f"savepoint list needs '{key}' as a JSON array, got {json_type(items, key in data)}"
                 )
-            lists.append([Savepoint.from_api(item, f"{key}[{i}]") for i, item in enumerate(items)])
+            try:  # the usual case: every item was parsed before (the same list, polled again)
+                lists.append([_PARSED[_fields(item)] for item in items])
+            except (KeyError, AttributeError, TypeError):
+                lists.append([Savepoint.from_api(item, f"{key}[{i}]") for i, item in enumerate(items)])
         return cls(pending=lists[0], completed=lists[1])
 
     def to_dict(self) -> dict[str, list[dict[str, str | None]]]:
@@ -158,7 +167,41 @@ class SavepointList:
         return None
 
 
+#: Savepoints already parsed, by their four raw fields: a waiting task or trigger reads the same
+#: list again at every poll, and a :class:`Savepoint` is immutable, so one parse serves them all.
+_PARSED: dict[tuple[object, ...], Savepoint] = {}
+_PARSED_LIMIT = 4096
+
+
+_FIELDS = ("triggerType", "location", "triggerNonce", "triggeredAt")
+
+
+def _fields(data: dict[str, Any]) -> tuple[object, ...]:
+    return tuple(map(data.get, _FIELDS))
+
+
+def _known(data: object) -> Savepoint | None:
+    """The savepoint parsed before from a JSON object with these same fields, if any."""
+    if type(data) is not dict:
+        return None
+    try:
+        return _PARSED.get(_fields(data))
+    except TypeError:  # a field holds an array or an object: not the documented shape
+        return None
+
+
+def _remember(data: dict[str, Any], savepoint: Savepoint) -> None:
+    if len(_PARSED) >= _PARSED_LIMIT:
+        _PARSED.clear()
+    _PARSED[_fields(data)] = savepoint
+
+
+@lru_cache(maxsize=1024)
 def format_timestamp(value: datetime) -> str:
+    """``YYYY-MM-DDTHH:mm:ss.sssZ`` (microseconds when they are not whole milliseconds), in UTC.
+
+    :param value: an aware date-time
+    """
     utc = value.astimezone(timezone.utc)
     spec = "milliseconds" if utc.microsecond % 1000 == 0 else "microseconds"
     return utc.replace(tzinfo=None).isoformat(timespec=spec) + "Z"

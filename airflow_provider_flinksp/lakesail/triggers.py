@@ -11,6 +11,7 @@ from airflow_provider_flinksp.core.waiting import Verdict
 
 if TYPE_CHECKING:
     from airflow_provider_flinksp.lakesail.hook import LakeSailHook
+    from airflow_provider_flinksp.lakesail.waiting import WaitTarget
 
 
 class _LakeSailPollingTrigger(PollingTrigger):
@@ -101,14 +102,20 @@ class LakeSailSavepointTrigger(_LakeSailPollingTrigger):
             **self._connection_fields(),
         }
 
-    async def acheck(self) -> Verdict:
-        """List the savepoints (and the job's state when needed) and judge."""
-        from airflow_provider_flinksp.lakesail.waiting import WaitTarget, acheck
+    @cached_property
+    def target(self) -> WaitTarget:
+        """What this trigger waits for."""
+        from airflow_provider_flinksp.lakesail.waiting import WaitTarget
 
-        target = WaitTarget(
+        return WaitTarget(
             self.workspace_id, self.session_id, self.job_id, self.trigger_nonce, self.grace_deadline
         )
-        return await acheck(self.hook, target)
+
+    async def acheck(self) -> Verdict:
+        """List the savepoints (and the job's state when needed) and judge."""
+        from airflow_provider_flinksp.lakesail.waiting import acheck
+
+        return await acheck(self.hook, self.target)
 
 
 class LakeSailSessionJobTrigger(_LakeSailPollingTrigger):

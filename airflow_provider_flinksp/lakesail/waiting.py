@@ -9,6 +9,7 @@ transient API errors into "not yet".
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -126,4 +127,4 @@ async def acheck(hook: LakeSailHook, target: WaitTarget, now: float | None = Non
 
 
 def _now(now: float | None) -> float:
-    return datetime.now(timezone.utc).timestamp() if now is None else now
+    return time.time() if now is None else now

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from airflow_provider_flinksp.exceptions import (
     ApiConnectionError,
@@ -82,8 +82,7 @@ class ErrorKinds:
     message: Callable[[Any], str | None] | None = None
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
     """An HTTP response as the policy needs it.
 
     :param status: the HTTP status
@@ -139,13 +138,22 @@ class BodyBuffer:
         return b"".join(self.chunks)
 
 
-@dataclass(frozen=True)
 class Step(Generic[T]):
-    """What to do after one attempt: wait and try again, or finish with a value or an error."""
+    """What to do after one attempt: wait and try again, or finish with a value or an error.
 
-    wait: float | None = None
-    value: T | None = None
-    error: FlinkspError | None = None
+    :param wait: seconds to wait before the next attempt (None: finished)
+    :param value: the parsed answer
+    :param error: the error to raise
+    """
+
+    __slots__ = ("error", "value", "wait")
+
+    def __init__(
+        self, wait: float | None = None, value: T | None = None, error: FlinkspError | None = None
+    ) -> None:
+        self.wait = wait
+        self.value = value
+        self.error = error
 
     def result(self) -> T:
         """The value, or raise the error."""
@@ -168,6 +176,19 @@ class Attempts(Generic[T]):
     :param idempotent: repeating the request cannot act twice (e.g. a POST that carries its own
         operation ID), so it is retried like a GET: also on 500, 502, 504 and "maybe sent" failures
     """
+
+    __slots__ = (
+        "attempt",
+        "delay",
+        "errors",
+        "limit",
+        "log",
+        "method",
+        "parse",
+        "path",
+        "repeatable",
+        "secrets",
+    )
 
     def __init__(
         self,
@@ -235,7 +256,7 @@ class Attempts(Generic[T]):
         return Step(wait=wait)
 
     def _parse(self, status: int, body: bytes) -> Step[T]:
-        if not body.strip():
+        if not body or body.isspace():
             return Step(error=self._response_error(status, "an empty body"))
         try:
             data = json.loads(body)
