@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from airflow_provider_flinksp.exceptions import FlinkspError
@@ -15,22 +14,57 @@ from airflow_provider_flinksp.exceptions import FlinkspError
 Status = Literal["success", "failed", "waiting"]
 
 
-@dataclass(frozen=True)
 class Verdict:
-    """The outcome of one check.
+    """The outcome of one check (immutable; a plain class, so that defining it costs nothing at DAG
+    parse time).
 
     :param status: ``success``, ``failed`` or ``waiting``
     :param message: why, in words a person can follow
     :param savepoint: on success, the savepoint's dict (None when there is none to report)
     :param transient_error: on ``waiting``, the transient API error that made the check inconclusive
+        (not compared)
     :param value: on success, what the task returns when that is not a savepoint (e.g. a job's dict)
     """
 
+    __slots__ = ("message", "savepoint", "status", "transient_error", "value")
+
     status: Status
     message: str
-    savepoint: dict[str, Any] | None = None
-    transient_error: FlinkspError | None = field(default=None, compare=False)
-    value: dict[str, Any] | None = None
+    savepoint: dict[str, Any] | None
+    transient_error: FlinkspError | None
+    value: dict[str, Any] | None
+
+    def __init__(
+        self,
+        status: Status,
+        message: str,
+        savepoint: dict[str, Any] | None = None,
+        transient_error: FlinkspError | None = None,
+        value: dict[str, Any] | None = None,
+    ) -> None:
+        keep = object.__setattr__
+        keep(self, "status", status)
+        keep(self, "message", message)
+        keep(self, "savepoint", savepoint)
+        keep(self, "transient_error", transient_error)
+        keep(self, "value", value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a Verdict is immutable: cannot set {name!r}")
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.status, self.message, self.savepoint, self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Verdict) and self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # holds dicts, like the dataclass it replaced
+
+    def __repr__(self) -> str:
+        return (
+            f"Verdict(status={self.status!r}, message={self.message!r}, savepoint={self.savepoint!r}, "
+            f"transient_error={self.transient_error!r}, value={self.value!r})"
+        )
 
     @property
     def result(self) -> dict[str, Any] | None:
