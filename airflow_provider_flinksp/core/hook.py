@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     import requests
     from airflow.sdk import Connection
 
+    from airflow_provider_flinksp.core.transport.aio import Route
+
 T = TypeVar("T")
 
 USER_AGENT = f"airflow-provider-flinksp/{__version__}"
@@ -66,6 +68,7 @@ class ApiHook(BaseHook):
         self.timeout = timeout
         self._settings: ConnectionSettings | None = None
         self._session: requests.Session | None = None
+        self._route: Route | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.conn_name_attr}={self._conn_id!r})"
@@ -183,20 +186,17 @@ class ApiHook(BaseHook):
         idempotent: bool = False,
     ) -> T:
         """Async twin of :meth:`_request`, for the triggerer."""
-        from airflow_provider_flinksp.core.transport import aio
-
-        settings = await self.aget_settings()
+        settings = self._settings or await self.aget_settings()
         attempts = self._attempts(settings, method, path, parse, idempotent)
+        url, timeout = settings.base_url + path, self._timeout(settings)
         while True:
             try:
-                reply = await aio.send(
-                    settings,
-                    USER_AGENT,
-                    method,
-                    settings.base_url + path,
-                    self._timeout(settings),
-                    json_body=json_body,
-                )
+                route = self._route
+                if route is None or not route.usable():
+                    from airflow_provider_flinksp.core.transport.aio import route_for
+
+                    route = self._route = await route_for(settings, USER_AGENT)
+                reply = await route.send(method, url, timeout, json_body=json_body)
             except TransportError as failure:
                 step = attempts.on_failure(failure)
             else:

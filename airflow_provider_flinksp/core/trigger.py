@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -44,8 +44,8 @@ class PollingTrigger(BaseTrigger):
         """The backend's own keyword arguments (plain values only)."""
         raise NotImplementedError
 
-    async def acheck(self) -> Verdict:
-        """Fetch and judge once; transient errors give "waiting", others raise."""
+    def acheck(self) -> Awaitable[Verdict]:
+        """Fetch and judge once; transient errors give "waiting", others raise (a coroutine)."""
         raise NotImplementedError
 
     async def run(self) -> AsyncIterator[TriggerEvent]:

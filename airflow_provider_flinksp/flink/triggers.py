@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ from airflow_provider_flinksp.core.waiting import Verdict
 
 if TYPE_CHECKING:
     from airflow_provider_flinksp.flink.hook import FlinkRestHook
+    from airflow_provider_flinksp.flink.waiting import WaitTarget
 
 
 class FlinkSavepointTrigger(PollingTrigger):
@@ -78,8 +80,15 @@ class FlinkSavepointTrigger(PollingTrigger):
             timeout=self.request_timeout,
         )
 
-    async def acheck(self) -> Verdict:
-        """Read the savepoint's status (or the checkpoints, or the job) and judge."""
-        from airflow_provider_flinksp.flink.waiting import WaitTarget, acheck
+    @cached_property
+    def target(self) -> WaitTarget:
+        """What this trigger waits for."""
+        from airflow_provider_flinksp.flink.waiting import WaitTarget
 
-        return await acheck(self.hook, WaitTarget(self.job_id, self.trigger_id, self.wait_for))
+        return WaitTarget(self.job_id, self.trigger_id, self.wait_for)
+
+    def acheck(self) -> Awaitable[Verdict]:
+        """Read the savepoint's status (or the checkpoints, or the job) and judge."""
+        from airflow_provider_flinksp.flink.waiting import acheck
+
+        return acheck(self.hook, self.target)

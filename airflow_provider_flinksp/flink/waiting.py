@@ -13,6 +13,7 @@ job's state only when the answer alone does not settle it) and turn transient er
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -142,8 +143,8 @@ def check(hook: FlinkRestHook, target: WaitTarget) -> Verdict:
     return settle(once)
 
 
-async def acheck(hook: FlinkRestHook, target: WaitTarget) -> Verdict:
-    """Async twin of :func:`check`, for the triggerer."""
+def acheck(hook: FlinkRestHook, target: WaitTarget) -> Awaitable[Verdict]:
+    """Async twin of :func:`check`, for the triggerer (returns the coroutine to await)."""
 
     async def once() -> Verdict:
         job = target.job_id
@@ -166,4 +167,4 @@ async def acheck(hook: FlinkRestHook, target: WaitTarget) -> Verdict:
             return Verdict("failed", str(exc))
         return verdict
 
-    return await asettle(once)
+    return asettle(once)

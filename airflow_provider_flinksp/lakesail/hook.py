@@ -209,6 +209,23 @@ class LakeSailHook(ApiHook):
 
 
 def _job_path(workspace_id: str, session_id: str, job_id: str, suffix: str) -> str:
+    key = (workspace_id, session_id, job_id, suffix)
+    try:
+        return _JOB_PATHS[key]  # checked before: a waiting trigger asks for the same job every poll
+    except (KeyError, TypeError):  # new, or not even text (the check below names it)
+        pass
+    path = _check_job_path(workspace_id, session_id, job_id, suffix)
+    if len(_JOB_PATHS) >= 4096:
+        _JOB_PATHS.clear()
+    _JOB_PATHS[key] = path
+    return path
+
+
+#: Job paths already built from checked IDs (bounded).
+_JOB_PATHS: dict[tuple[str, str, str, str], str] = {}
+
+
+def _check_job_path(workspace_id: str, session_id: str, job_id: str, suffix: str) -> str:
     return (
         f"/api/flink/v1/workspaces/{validate_resource_id('workspace_id', workspace_id)}"
         f"/sessions/{validate_resource_id('session_id', session_id)}"

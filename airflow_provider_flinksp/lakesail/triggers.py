@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -111,11 +112,11 @@ class LakeSailSavepointTrigger(_LakeSailPollingTrigger):
             self.workspace_id, self.session_id, self.job_id, self.trigger_nonce, self.grace_deadline
         )
 
-    async def acheck(self) -> Verdict:
+    def acheck(self) -> Awaitable[Verdict]:
         """List the savepoints (and the job's state when needed) and judge."""
         from airflow_provider_flinksp.lakesail.waiting import acheck
 
-        return await acheck(self.hook, self.target)
+        return acheck(self.hook, self.target)
 
 
 class LakeSailSessionJobTrigger(_LakeSailPollingTrigger):

@@ -10,6 +10,7 @@ transient API errors into "not yet".
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -85,10 +86,20 @@ def judge(savepoints: SavepointList, target: WaitTarget, job_state: str | None, 
             waiting = (
                 f"Savepoint {nonce} is not listed yet; waiting for it to appear{until}{other}; {summary}"
             )
+    verdict = Verdict("waiting", waiting)
+    return verdict if job_state is None else with_job_state(verdict, job_state)
+
+
+def with_job_state(verdict: Verdict, job_state: str | None) -> Verdict:
+    """Settle a provisional "waiting" verdict of :func:`judge` with the job's state: a job that
+    ended fails the wait, any other state is named in the message.
+
+    :param verdict: what :func:`judge` said without the job's state ("waiting")
+    :param job_state: the job's state
+    """
     if job_state in TERMINAL_JOB_STATES:
-        return Verdict("failed", f"The job is {job_state}: no savepoint will complete. {waiting}")
-    state = f" (job {job_state})" if job_state else ""
-    return Verdict("waiting", waiting + state)
+        return Verdict("failed", f"The job is {job_state}: no savepoint will complete. {verdict.message}")
+    return Verdict("waiting", verdict.message + (f" (job {job_state})" if job_state else ""))
 
 
 def check(hook: LakeSailHook, target: WaitTarget, now: float | None = None) -> Verdict:
@@ -104,26 +115,24 @@ def check(hook: LakeSailHook, target: WaitTarget, now: float | None = None) -> V
         savepoints = hook.list_session_job_savepoints(*ids)
         verdict = judge(savepoints, target, None, _now(now))
         if verdict.status == "waiting":
-            state = hook.describe_session_job(*ids)["state"]
-            verdict = judge(savepoints, target, state, _now(now))
+            verdict = with_job_state(verdict, hook.describe_session_job(*ids)["state"])
         return verdict
 
     return settle(once)
 
 
-async def acheck(hook: LakeSailHook, target: WaitTarget, now: float | None = None) -> Verdict:
-    """Async twin of :func:`check`, for the triggerer."""
+def acheck(hook: LakeSailHook, target: WaitTarget, now: float | None = None) -> Awaitable[Verdict]:
+    """Async twin of :func:`check`, for the triggerer (returns the coroutine to await)."""
     ids = (target.workspace_id, target.session_id, target.job_id)
 
     async def once() -> Verdict:
         savepoints = await hook.a_list_session_job_savepoints(*ids)
-        verdict = judge(savepoints, target, None, _now(now))
+        verdict = judge(savepoints, target, None, time.time() if now is None else now)
         if verdict.status == "waiting":
-            state = (await hook.a_describe_session_job(*ids))["state"]
-            verdict = judge(savepoints, target, state, _now(now))
+            verdict = with_job_state(verdict, (await hook.a_describe_session_job(*ids))["state"])
         return verdict
 
-    return await asettle(once)
+    return asettle(once)
 
 
 def _now(now: float | None) -> float:

@@ -63,17 +63,83 @@ class _OneAnswerProtocol(ResponseHandler):
         super().data_received(data)
 
 
+class Route:
+    """Where one connection's requests go on one event loop: the loop's shared session for the
+    connection's settings, the proxy, and the credentials header. A hook keeps its route while
+    :meth:`usable` says so (same loop, session not closed).
+
+    :param loop: the event loop
+    :param session: the shared session
+    :param proxy: the proxy URL, or None to go direct
+    :param authorization: the ``Authorization`` header's value ("" for none)
+    """
+
+    __slots__ = ("closed", "headers", "loop", "proxy", "session")
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        session: aiohttp.ClientSession,
+        proxy: str | None,
+        authorization: str,
+    ) -> None:
+        self.loop = loop
+        self.session = session
+        self.proxy = proxy
+        # per request, never a session default: aiohttp would send those to a proxy in CONNECT
+        self.headers = {"Authorization": authorization} if authorization else None
+        #: set when the loop's sessions are closed
+        self.closed = False
+
+    def usable(self) -> bool:
+        """Whether this route still serves the running loop."""
+        return not self.closed and self.loop is asyncio.get_running_loop()
+
+    async def send(self, method: str, url: str, timeout: float, *, json_body: Any = None) -> Reply:
+        """Send one request and read its whole answer within ``timeout`` seconds.
+
+        :param method: the HTTP method
+        :param url: the whole URL
+        :param timeout: the deadline for the whole request (connect, head and body), in seconds
+        :param json_body: a JSON body, if any
+        :raises TransportError: when no usable response came
+        """
+        try:
+            async with self.session.request(
+                method,
+                url,
+                json=json_body,
+                headers=self.headers,
+                proxy=self.proxy,
+                allow_redirects=False,
+                timeout=_client_timeout(timeout),
+            ) as response:
+                body = await _read(response)
+                status = response.status
+                if status < 300:
+                    return Reply(status, body)
+                headers = response.headers  # what the policy reads of a refusal or a redirect
+                return Reply(status, body, headers.get("Retry-After"), headers.get("Location"))
+        except TransportError:
+            raise
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, OSError) as exc:
+            raise TransportError(*_failure(exc)) from None
+
+
 class _LoopSessions:
     """The sessions of one event loop, closed by the loop's own async-generator shutdown."""
 
     def __init__(self) -> None:
         self.sessions: dict[_SessionKey, aiohttp.ClientSession] = {}
-        #: settings -> (session key, proxy): the environment is read once per loop and settings
-        self.routes: dict[ConnectionSettings, tuple[_SessionKey, str | None]] = {}
+        #: settings -> their route: the environment is read once per loop and settings
+        self.routes: dict[ConnectionSettings, Route] = {}
         self.closer: AsyncIterator[None] | None = None
 
     async def close(self) -> None:
         sessions, self.sessions = list(self.sessions.values()), {}
+        for route in self.routes.values():
+            route.closed = True
+        self.routes = {}
         for session in sessions:
             await session.close()
 
@@ -91,10 +157,8 @@ async def _close_at_shutdown(loop: asyncio.AbstractEventLoop, entry: _LoopSessio
         await entry.close()
 
 
-async def session_for(
-    settings: ConnectionSettings, user_agent: str
-) -> tuple[aiohttp.ClientSession, str | None]:
-    """The running loop's shared session for these settings, and the proxy to use.
+async def route_for(settings: ConnectionSettings, user_agent: str) -> Route:
+    """The running loop's route for these settings; the shared session is made at the first use.
 
     :param settings: the connection's settings
     :param user_agent: the User-Agent header
@@ -108,10 +172,12 @@ async def session_for(
         await closer.__anext__()  # registers it with the loop's async-generator hooks
         entry.closer = closer
     route = entry.routes.get(settings)
-    if route is None:
-        proxy = proxy_for(settings.base_url + "/")
-        route = entry.routes[settings] = ((trusted_cas(settings.verify), proxy), proxy)
-    key, proxy = route
+    if route is not None and not route.session.closed:
+        return route
+    if route is not None:
+        route.closed = True
+    proxy = proxy_for(settings.base_url + "/")
+    key = (trusted_cas(settings.verify), proxy)
     session = entry.sessions.get(key)
     if session is None or session.closed:
         connector = aiohttp.TCPConnector(limit=100, ssl=_ssl_context(key[0]), enable_cleanup_closed=False)
@@ -129,7 +195,8 @@ async def session_for(
         # is the one place that decides (and counts) every attempt.
         session._retry_connection = False
         entry.sessions[key] = session
-    return session, proxy
+    route = entry.routes[settings] = Route(loop, session, proxy, settings.authorization)
+    return route
 
 
 def _ssl_context(cas: bool | str) -> ssl.SSLContext | bool:
@@ -163,7 +230,7 @@ async def send(
     *,
     json_body: Any = None,
 ) -> Reply:
-    """Send one request and read its whole answer within ``timeout`` seconds.
+    """Send one request on the running loop's route for ``settings`` (see :meth:`Route.send`).
 
     :param settings: the connection's settings
     :param user_agent: the User-Agent header
@@ -173,26 +240,8 @@ async def send(
     :param json_body: a JSON body, if any
     :raises TransportError: when no usable response came
     """
-    session, proxy = await session_for(settings, user_agent)
-    headers = {"Authorization": settings.authorization} if settings.authorization else None
-    try:
-        async with session.request(
-            method,
-            url,
-            json=json_body,
-            headers=headers,
-            proxy=proxy,
-            allow_redirects=False,
-            timeout=_client_timeout(timeout),
-        ) as response:
-            body = await _read(response)
-            return Reply(
-                response.status, body, response.headers.get("Retry-After"), response.headers.get("Location")
-            )
-    except TransportError:
-        raise
-    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, OSError) as exc:
-        raise TransportError(*_failure(exc)) from None
+    route = await route_for(settings, user_agent)
+    return await route.send(method, url, timeout, json_body=json_body)
 
 
 @functools.lru_cache(maxsize=64)

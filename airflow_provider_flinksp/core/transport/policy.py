@@ -264,8 +264,12 @@ class Attempts(Generic[T]):
             text = body[:4096].decode("utf-8", "replace")
             what = "an HTML page" if text.lstrip().startswith("<") else "a body that is not JSON"
             return Step(error=self._response_error(status, f"{what}: {server_text(text, self.secrets)!r}"))
-        if self.secrets and (b"\\u" in body or any(secret.encode() in body for secret in self.secrets)):
-            data = _scrub_strings(data, self.secrets)  # only where a secret can be in it at all
+        if self.secrets:  # scrubbed only where a secret can be in it at all
+            scrub = b"\\u" in body  # an escaped character may spell one
+            for secret in self.secrets:
+                scrub = scrub or secret.encode() in body
+            if scrub:
+                data = _scrub_strings(data, self.secrets)
         try:
             return Step(value=self.parse(data))
         except ApiResponseError as exc:
