@@ -51,19 +51,29 @@ class _MinimalTrigger(BaseTrigger):
     async def get_json(self, url: str) -> Any:
         raise NotImplementedError
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
+    def urls(self) -> tuple[str, str]:
+        """The URL polled first (the savepoint list) and the job's URL."""
         job_url = (
             f"{_base_url()}/api/flink/v1/workspaces/{self.workspace_id}"
             f"/sessions/{self.session_id}/jobs/{self.job_id}"
         )
-        list_url = job_url + "/savepoints"
+        return job_url + "/savepoints", job_url
+
+    def outcome(self, answer: Any) -> dict[str, Any] | None:
+        """The event when the first answer says done (nothing pending), else None."""
+        return None if answer["pending"] else {"status": "success", "savepoint": answer["completed"][-1]}
+
+    ended = _TERMINAL
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        first_url, job_url = self.urls()
         while True:
-            savepoints = await self.get_json(list_url)
-            if not savepoints["pending"]:
-                yield TriggerEvent({"status": "success", "savepoint": savepoints["completed"][-1]})
+            event = self.outcome(await self.get_json(first_url))
+            if event is not None:
+                yield TriggerEvent(event)
                 return
             state = (await self.get_json(job_url))["state"]
-            if state in _TERMINAL:
+            if state in self.ended:
                 yield TriggerEvent({"status": "failed", "message": f"job {state}"})
                 return
             await asyncio.sleep(self.poll_interval)
@@ -107,45 +117,20 @@ class MinimalHttpxTrigger(_MinimalTrigger):
         return json.loads(response.content)
 
 
-class MinimalFlinkAiohttpTrigger(BaseTrigger):
-    """The Flink floor: the status and job GETs of ``FlinkSavepointTrigger``, one keep-alive
-    ``aiohttp.ClientSession`` per event loop."""
+class MinimalFlinkAiohttpTrigger(MinimalAiohttpTrigger):
+    """The Flink floor: the status and job GETs of ``FlinkSavepointTrigger``, on the same shared
+    aiohttp session (``session_id`` holds the trigger ID; there is no workspace)."""
 
-    _sessions: ClassVar[dict[asyncio.AbstractEventLoop, Any]] = {}
+    ended = _FLINK_ENDED
 
     def __init__(self, *, job_id: str, trigger_id: str, poll_interval: float) -> None:
-        super().__init__()
-        self.job_id = job_id
-        self.trigger_id = trigger_id
-        self.poll_interval = poll_interval
+        super().__init__(workspace_id="", session_id=trigger_id, job_id=job_id, poll_interval=poll_interval)
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {"job_id": self.job_id, "trigger_id": self.trigger_id, "poll_interval": self.poll_interval},
-        )
-
-    async def get_json(self, url: str) -> Any:
-        import aiohttp
-
-        loop = asyncio.get_running_loop()
-        session = self._sessions.get(loop)
-        if session is None:
-            session = self._sessions[loop] = aiohttp.ClientSession(headers={"Accept": "application/json"})
-        async with session.get(url) as response:
-            response.raise_for_status()
-            return json.loads(await response.read())
-
-    async def run(self) -> AsyncIterator[TriggerEvent]:
+    def urls(self) -> tuple[str, str]:
         job_url = f"{json.loads(os.environ['AIRFLOW_CONN_FLINK_DEFAULT'])['host']}/jobs/{self.job_id}"
-        status_url = f"{job_url}/savepoints/{self.trigger_id}"
-        while True:
-            status = await self.get_json(status_url)
-            if status["status"]["id"] == "COMPLETED":
-                yield TriggerEvent({"status": "success", "location": status["operation"]["location"]})
-                return
-            state = (await self.get_json(job_url))["state"]
-            if state in _FLINK_ENDED:
-                yield TriggerEvent({"status": "failed", "message": f"job {state}"})
-                return
-            await asyncio.sleep(self.poll_interval)
+        return f"{job_url}/savepoints/{self.session_id}", job_url
+
+    def outcome(self, answer: Any) -> dict[str, Any] | None:
+        if answer["status"]["id"] != "COMPLETED":
+            return None
+        return {"status": "success", "location": answer["operation"]["location"]}
