@@ -3,15 +3,14 @@ run a jar (restored from a savepoint)."""
 
 from __future__ import annotations
 
-import functools
-import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_flinksp._compat import AirflowSkipException, BaseOperator, default_deferrable
+from airflow_provider_flinksp._compat import AirflowSkipException
 from airflow_provider_flinksp.core.checks import as_seconds
-from airflow_provider_flinksp.exceptions import FlinkError, FlinkSavepointFailedError
+from airflow_provider_flinksp.core.tasks import WaitingOperator
+from airflow_provider_flinksp.exceptions import FlinkError
 from airflow_provider_flinksp.flink.ids import check_static_ids
 from airflow_provider_flinksp.flink.task import FlinkTask
 
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
     from airflow.sdk.definitions.context import Context
 
     from airflow_provider_flinksp.core.waiting import Verdict
-    from airflow_provider_flinksp.flink.waiting import WaitTarget
 
 
 def as_bool(value: object, name: str) -> bool:
@@ -36,57 +34,10 @@ def as_bool(value: object, name: str) -> bool:
     raise ValueError(f"{name} must be true or false, got {str(value)[:60]!r}")
 
 
-class _FlinkOperator(FlinkTask, BaseOperator):
-    """What the Flink operators share: the connection and the per-task API settings."""
+class _WaitingOperator(FlinkTask, WaitingOperator):
+    """A Flink operator that may wait (polling here, or deferred to the trigger) for a verdict."""
 
-    def __init__(
-        self,
-        *,
-        flink_conn_id: str = "flink_default",
-        api_retry_limit: int | None = None,
-        api_retry_delay: float | None = None,
-        request_timeout: float | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.flink_conn_id = flink_conn_id
-        self.api_retry_limit = api_retry_limit
-        self.api_retry_delay = api_retry_delay
-        self.request_timeout = request_timeout
-
-
-class _WaitingOperator(_FlinkOperator):
-    """An operator that may wait (polling here, or deferred to the trigger) for a verdict."""
-
-    def __init__(
-        self,
-        *,
-        poll_interval: timedelta | float = 5.0,
-        timeout: timedelta | float = timedelta(hours=1),
-        deferrable: bool | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.poll_interval = as_seconds(poll_interval, "poll_interval")
-        self.timeout = as_seconds(timeout, "timeout")
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
-
-    def _wait(self, target: WaitTarget) -> Verdict:
-        """Wait for ``target``: defer (never returns) or poll here; the successful verdict."""
-        from airflow_provider_flinksp.core.waiting import poll
-        from airflow_provider_flinksp.flink.waiting import check
-
-        deadline = time.time() + self.timeout
-        if self.deferrable:
-            self._defer_until_done(target, deadline=deadline, poll_interval=self.poll_interval)
-        return poll(
-            functools.partial(check, self.hook, target),
-            deadline=deadline,
-            poll_interval=self.poll_interval,
-            progress=self.progress,
-            failed=FlinkSavepointFailedError,
-            timed_out=FlinkError,
-        )
+    default_poll_interval = 5.0
 
 
 class FlinkTriggerSavepointOperator(_WaitingOperator):
@@ -105,13 +56,10 @@ class FlinkTriggerSavepointOperator(_WaitingOperator):
         templated (a rendered ``"true"``/``"false"`` counts)
     :param drain: with ``stop``, drain the pipeline first
     :param wait_for_completion: wait until the savepoint completed (fail if it failed)
-    :param poll_interval: seconds between two checks while waiting
-    :param timeout: how long the task may wait (timedelta or seconds)
-    :param deferrable: wait in the triggerer (default: Airflow's ``[operators] default_deferrable``)
-    :param flink_conn_id: the Airflow connection (templated)
-    :param api_retry_limit: attempts per API call (default: the connection's extra, else 3)
-    :param api_retry_delay: first backoff in seconds (default: the connection's extra, else 1.0)
-    :param request_timeout: seconds per API request (default: the connection's extra, else 30)
+    :param kwargs: ``flink_conn_id`` (templated); how to wait: ``poll_interval`` (default 5 s),
+        ``timeout`` (default an hour) and ``deferrable``, as
+        :class:`~airflow_provider_flinksp.core.tasks.WaitingOperator` takes them; the API settings
+        of :class:`~airflow_provider_flinksp.core.tasks.ApiTask`
     """
 
     template_fields: Sequence[str] = ("job_id", "target_directory", "stop", "flink_conn_id")
@@ -175,7 +123,7 @@ class FlinkTriggerSavepointOperator(_WaitingOperator):
         return savepoint
 
 
-class FlinkLatestSavepointOperator(_FlinkOperator):
+class FlinkLatestSavepointOperator(FlinkTask):
     """Push the latest completed savepoint of a Flink job into XCom.
 
     Without ``trigger_id``: the completed savepoint with the latest trigger time in the job's
@@ -189,10 +137,8 @@ class FlinkLatestSavepointOperator(_FlinkOperator):
     :param max_age: fail if the chosen savepoint was triggered longer ago than this; a timedelta or
         seconds (not with ``trigger_id``)
     :param if_none: ``"fail"`` (default) or ``"skip"`` the task when there is none
-    :param flink_conn_id: the Airflow connection (templated)
-    :param api_retry_limit: attempts per API call (default: the connection's extra, else 3)
-    :param api_retry_delay: first backoff in seconds (default: the connection's extra, else 1.0)
-    :param request_timeout: seconds per API request (default: the connection's extra, else 30)
+    :param kwargs: ``flink_conn_id`` (templated), and the API settings of
+        :class:`~airflow_provider_flinksp.core.tasks.ApiTask`
     """
 
     template_fields: Sequence[str] = ("job_id", "trigger_id", "flink_conn_id")
@@ -257,13 +203,10 @@ class FlinkRunJarOperator(_WaitingOperator):
         ``savepoint_location`` of :class:`FlinkLatestSavepointOperator`
     :param allow_non_restored_state: start even when savepoint state maps to no operator
     :param wait_for_running: wait until the job runs
-    :param poll_interval: seconds between two checks while waiting
-    :param timeout: how long the task may wait (timedelta or seconds)
-    :param deferrable: wait in the triggerer (default: Airflow's ``[operators] default_deferrable``)
-    :param flink_conn_id: the Airflow connection (templated)
-    :param api_retry_limit: attempts per API call (default: the connection's extra, else 3)
-    :param api_retry_delay: first backoff in seconds (default: the connection's extra, else 1.0)
-    :param request_timeout: seconds per API request (default: the connection's extra, else 30)
+    :param kwargs: ``flink_conn_id`` (templated); ``poll_interval``, ``timeout`` (how long it may
+        wait for the job to run) and ``deferrable``, see
+        :class:`~airflow_provider_flinksp.core.tasks.WaitingOperator`; ``api_retry_limit``,
+        ``api_retry_delay``, ``request_timeout``, see :class:`~airflow_provider_flinksp.core.tasks.ApiTask`
     """
 
     template_fields: Sequence[str] = (

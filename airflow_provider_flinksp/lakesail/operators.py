@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_flinksp._compat import AirflowSkipException, BaseOperator, default_deferrable
+from airflow_provider_flinksp._compat import AirflowSkipException
 from airflow_provider_flinksp.core.checks import as_seconds
-from airflow_provider_flinksp.exceptions import (
-    LakeSailApiError,
-    LakeSailError,
-    LakeSailResponseError,
-    LakeSailSavepointFailedError,
-)
-from airflow_provider_flinksp.lakesail.ids import check_static_ids
-from airflow_provider_flinksp.lakesail.task import LakeSailTask
+from airflow_provider_flinksp.core.tasks import WaitingOperator
+from airflow_provider_flinksp.exceptions import LakeSailApiError, LakeSailError, LakeSailResponseError
+from airflow_provider_flinksp.lakesail.task import LakeSailSavepointTask
 
 if TYPE_CHECKING:
     from airflow.sdk.definitions.context import Context
 
     from airflow_provider_flinksp.core.models import Savepoint
-    from airflow_provider_flinksp.lakesail.waiting import WaitTarget
 
 #: What the trigger operator does when a savepoint is already pending.
 IF_PENDING = ("wait", "fail")
@@ -33,35 +26,7 @@ PENDING_REFUSALS = frozenset({400, 409})
 REFUSAL_RECHECK_SECONDS = 5.0
 
 
-class _LakeSailOperator(LakeSailTask, BaseOperator):
-    """What both operators share: the IDs, the connection and the per-task retry settings."""
-
-    template_fields: Sequence[str] = ("workspace_id", "session_id", "job_id", "lakesail_conn_id")
-
-    def __init__(
-        self,
-        *,
-        workspace_id: str,
-        session_id: str,
-        job_id: str,
-        lakesail_conn_id: str = "lakesail_default",
-        api_retry_limit: int | None = None,
-        api_retry_delay: float | None = None,
-        request_timeout: float | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.workspace_id = workspace_id
-        self.session_id = session_id
-        self.job_id = job_id
-        self.lakesail_conn_id = lakesail_conn_id
-        self.api_retry_limit = api_retry_limit
-        self.api_retry_delay = api_retry_delay
-        self.request_timeout = request_timeout
-        check_static_ids(workspace_id=workspace_id, session_id=session_id, job_id=job_id)
-
-
-class LakeSailLatestSavepointOperator(_LakeSailOperator):
+class LakeSailLatestSavepointOperator(LakeSailSavepointTask):
     """Push the latest restorable completed savepoint of a session job into XCom.
 
     Latest means the greatest ``triggeredAt``; savepoints without one rank below those with one,
@@ -77,9 +42,7 @@ class LakeSailLatestSavepointOperator(_LakeSailOperator):
         trigger time); a timedelta or seconds
     :param if_none: ``"fail"`` (default) or ``"skip"`` the task when nothing matches
     :param lakesail_conn_id: the Airflow connection (templated)
-    :param api_retry_limit: attempts per API call (default: the connection's extra, else 3)
-    :param api_retry_delay: first backoff in seconds (default: the connection's extra, else 1.0)
-    :param request_timeout: seconds per API request (default: the connection's extra, else 30)
+    :param kwargs: the API settings of :class:`~airflow_provider_flinksp.core.tasks.ApiTask`
     """
 
     template_fields: Sequence[str] = (
@@ -137,7 +100,7 @@ class LakeSailLatestSavepointOperator(_LakeSailOperator):
         return chosen.to_dict()
 
 
-class LakeSailTriggerSavepointOperator(_LakeSailOperator):
+class LakeSailTriggerSavepointOperator(LakeSailSavepointTask, WaitingOperator):
     """Trigger a savepoint of a session job; optionally wait until it completed.
 
     The POST is made in the worker (never in the triggerer), and the savepoint's nonce is pushed
@@ -160,12 +123,11 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
     :param nonce_grace_period: how long the new savepoint may be missing from both lists
     :param deferrable: wait in the triggerer (default: Airflow's ``[operators] default_deferrable``)
     :param lakesail_conn_id: the Airflow connection (templated)
-    :param api_retry_limit: attempts per API call (default: the connection's extra, else 3; a POST is
-        repeated only where the server cannot have acted on it)
-    :param api_retry_delay: first backoff in seconds (default: the connection's extra, else 1.0)
-    :param request_timeout: seconds per API request (default: the connection's extra, else 30)
+    :param kwargs: the API settings of :class:`~airflow_provider_flinksp.core.tasks.ApiTask` (a POST
+        is repeated only where the server cannot have acted on it)
     """
 
+    template_fields: Sequence[str] = ("workspace_id", "session_id", "job_id", "lakesail_conn_id")
     ui_color = "#fff2cc"
 
     def __init__(
@@ -173,10 +135,7 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
         *,
         wait_for_completion: bool = False,
         if_pending: str = "wait",
-        poll_interval: timedelta | float = 10.0,
-        timeout: timedelta | float = timedelta(hours=1),
         nonce_grace_period: timedelta | float = timedelta(minutes=2),
-        deferrable: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -184,12 +143,7 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
             raise ValueError(f'if_pending must be "wait" or "fail", got {if_pending!r}')
         self.wait_for_completion = wait_for_completion
         self.if_pending = if_pending
-        self.poll_interval = as_seconds(poll_interval, "poll_interval")
-        if not self.poll_interval > 0:
-            raise ValueError(f"poll_interval must be more than 0 seconds, got {poll_interval!r}")
-        self.timeout = as_seconds(timeout, "timeout")
         self.nonce_grace_period = as_seconds(nonce_grace_period, "nonce_grace_period")
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
 
     def execute(self, context: Context) -> dict[str, Any] | None:
         """Wait out a pending savepoint if need be, POST once, push the nonce, then return or wait."""
@@ -229,32 +183,13 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
                         raise
                     self.log.info("The savepoint was refused while another is pending: %s", exc)
             self._on_pending(pending[0])
-            target = WaitTarget(*ids)
-            if self.deferrable:
-                self._defer_until_done(
-                    target,
-                    deadline=deadline,
-                    poll_interval=self.poll_interval,
-                    method_name="execute_after_pending",
-                    kwargs={"deadline": deadline},
-                )
-            self._wait_in_worker(target, deadline)
+            self._wait(
+                WaitTarget(*ids),
+                deadline=deadline,
+                method_name="execute_after_pending",
+                kwargs={"deadline": deadline},
+            )
         return self._after_trigger(context, triggered, deadline)
-
-    def _wait_in_worker(self, target: WaitTarget, deadline: float) -> dict[str, Any] | None:
-        """Poll in this process until ``target`` is reached; its savepoint's dict, or raise."""
-        from airflow_provider_flinksp.core.waiting import poll
-        from airflow_provider_flinksp.lakesail.waiting import check
-
-        verdict = poll(
-            functools.partial(check, self.hook, target),
-            deadline=deadline,
-            poll_interval=self.poll_interval,
-            progress=self.progress,
-            failed=LakeSailSavepointFailedError,
-            timed_out=LakeSailError,
-        )
-        return verdict.savepoint
 
     def _pending(self, ids: tuple[str, str, str]) -> list[Savepoint]:
         """The pending savepoint, if any; a transient error says nothing (the POST then decides)."""
@@ -304,14 +239,7 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
             triggered.trigger_nonce,
             started + self.nonce_grace_period,
         )
-        if self.deferrable:
-            self._defer_until_done(
-                target,
-                deadline=deadline,
-                poll_interval=self.poll_interval,
-                kwargs={"nonce": triggered.trigger_nonce},
-            )
-        savepoint = self._wait_in_worker(target, deadline)
+        savepoint = self._wait(target, deadline=deadline, kwargs={"nonce": triggered.trigger_nonce}).savepoint
         self._publish(context, savepoint)
         return savepoint
 
