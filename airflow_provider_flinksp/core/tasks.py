@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from airflow_provider_flinksp._compat import BaseOperator, PokeReturnValue, default_deferrable
 from airflow_provider_flinksp.core.checks import as_seconds
-from airflow_provider_flinksp.core.lazy import load
+from airflow_provider_flinksp.core.lazy import build_hook, load
 
 if TYPE_CHECKING:
     from airflow.sdk.definitions.context import Context
@@ -117,12 +117,8 @@ class ApiTask(HookTask, BaseOperator):
 
     def make_hook(self) -> Any:
         """The backend's hook with the task's connection and retry settings."""
-        return load(self.hook_path)(
-            self.conn_id,
-            retry_limit=self.api_retry_limit,
-            retry_delay=self.api_retry_delay,
-            timeout=self.request_timeout,
-        )
+        settings = (self.api_retry_limit, self.api_retry_delay, self.request_timeout)
+        return build_hook(self.hook_path, self.conn_id, *settings)
 
     def _check(self, target: Any) -> Verdict:
         """Fetch and judge ``target`` once (sync); transient errors give "waiting".
