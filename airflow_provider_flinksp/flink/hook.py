@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_flinksp.core.hook import ApiHook
+from airflow_provider_flinksp.core.hook import ApiHook, ApiSettings
 from airflow_provider_flinksp.core.models import Savepoint, SavepointList, json_type
 from airflow_provider_flinksp.core.transport.policy import ErrorKinds, server_text
 from airflow_provider_flinksp.core.transport.settings import ConnectionSettings
@@ -41,6 +41,7 @@ from airflow_provider_flinksp.flink.models import (
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
+    from typing_extensions import Unpack
 
 
 def new_trigger_id() -> str:
@@ -72,28 +73,25 @@ class FlinkRestHook(ApiHook):
         api=FlinkApiError, connection=FlinkConnectionError, response=FlinkResponseError, message=error_message
     )
 
-    def __init__(
-        self,
-        flink_conn_id: str = default_conn_name,
-        *,
-        retry_limit: int | None = None,
-        retry_delay: float | None = None,
-        timeout: float | None = None,
-    ) -> None:
-        super().__init__(flink_conn_id, retry_limit=retry_limit, retry_delay=retry_delay, timeout=timeout)
+    connection_fields = CONNECTION_FIELDS
+    connection_form = CONNECTION_FORM
+    probe_path = "/overview"
+
+    def __init__(self, flink_conn_id: str = default_conn_name, **settings: Unpack[ApiSettings]) -> None:
+        super().__init__(flink_conn_id, **settings)
         self.flink_conn_id = flink_conn_id
 
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """The typed extras as form widgets on Airflow 2.11 (Airflow 3 reads ``conn-fields``)."""
-        from airflow_provider_flinksp.core.connection_form import form_widgets
+    def describe_probe(self, data: object) -> str:
+        """The cluster's version and free slots, from ``GET /overview``.
 
-        return form_widgets(CONNECTION_FIELDS)
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """The connection form on Airflow 2.11 (Airflow 3.2+ reads it from ``get_provider_info``)."""
-        return {key.replace("-", "_"): value for key, value in CONNECTION_FORM.items()}
+        :param data: the answer
+        """
+        overview = parse_overview(data)
+        version = overview.get("flink-version") or "unknown version"
+        return (
+            f"Connected to Flink {version}: {overview['taskmanagers']} TaskManager(s), "
+            f"{overview.get('slots-available', '?')} of {overview.get('slots-total', '?')} slots free"
+        )
 
     def read_settings(self, conn: Connection) -> ConnectionSettings:
         """Read and check a ``flink`` connection: host required; login + password = basic auth, a
@@ -294,34 +292,10 @@ class FlinkRestHook(ApiHook):
             body["allowNonRestoredState"] = bool(allow_non_restored_state)
         return self._request("POST", f"/jars/{jar}/run", parse_job_id, json_body=body)
 
-    def test_connection(self) -> tuple[bool, str]:
-        """Check the URL and the credentials with a cheap read (``GET /overview``)."""
-        try:
-            overview = self._request("GET", "/overview", parse_overview)
-        except FlinkError as exc:
-            return False, str(exc)
-        return True, _describe_overview(overview)
-
-    async def a_test_connection(self) -> tuple[bool, str]:
-        """Async twin of :meth:`test_connection`."""
-        try:
-            overview = await self._arequest("GET", "/overview", parse_overview)
-        except FlinkError as exc:
-            return False, str(exc)
-        return True, _describe_overview(overview)
-
 
 def _status_path(job_id: str, trigger_id: str) -> str:
     job = validate_job_id("job_id", job_id)
     return f"/jobs/{job}/savepoints/{validate_trigger_id('trigger_id', trigger_id)}"
-
-
-def _describe_overview(overview: dict[str, Any]) -> str:
-    version = overview.get("flink-version") or "unknown version"
-    return (
-        f"Connected to Flink {version}: {overview['taskmanagers']} TaskManager(s), "
-        f"{overview.get('slots-available', '?')} of {overview.get('slots-total', '?')} slots free"
-    )
 
 
 def _json_object(data: object) -> dict[str, Any]:
