@@ -120,6 +120,13 @@ class ApiTask(HookTask, BaseOperator):
         settings = (self.api_retry_limit, self.api_retry_delay, self.request_timeout)
         return build_hook(self.hook_path, self.conn_id, *settings)
 
+    def _publish(self, context: Any, value: Any) -> None:
+        """Pass a result on besides XCom, e.g. to assets (default: nothing).
+
+        :param context: the task's context
+        :param value: the result
+        """
+
     def _check(self, target: Any) -> Verdict:
         """Fetch and judge ``target`` once (sync); transient errors give "waiting".
 
@@ -306,13 +313,6 @@ class SensorTask(ApiTask):
         :param verdict: the successful verdict
         """
         return verdict.savepoint
-
-    def _publish(self, context: Any, value: Any) -> None:
-        """Pass the result on besides XCom (default: nothing).
-
-        :param context: the task's context
-        :param value: the XCom value
-        """
 
     def poke(self, context: Context) -> PokeReturnValue:
         """Check once: done, not yet, or fail."""

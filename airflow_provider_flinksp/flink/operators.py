@@ -4,11 +4,10 @@ run a jar (restored from a savepoint)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_flinksp._compat import AirflowSkipException
-from airflow_provider_flinksp.core.checks import as_seconds
+from airflow_provider_flinksp.core.latest import LatestSavepointTask
 from airflow_provider_flinksp.core.tasks import WaitingOperator
 from airflow_provider_flinksp.exceptions import FlinkError
 from airflow_provider_flinksp.flink.ids import check_static_ids
@@ -17,6 +16,7 @@ from airflow_provider_flinksp.flink.task import FlinkTask
 if TYPE_CHECKING:
     from airflow.sdk.definitions.context import Context
 
+    from airflow_provider_flinksp.core.models import Savepoint
     from airflow_provider_flinksp.core.waiting import Verdict
 
 
@@ -123,7 +123,7 @@ class FlinkTriggerSavepointOperator(_WaitingOperator):
         return savepoint
 
 
-class FlinkLatestSavepointOperator(FlinkTask):
+class FlinkLatestSavepointOperator(FlinkTask, LatestSavepointTask):
     """Push the latest completed savepoint of a Flink job into XCom.
 
     Without ``trigger_id``: the completed savepoint with the latest trigger time in the job's
@@ -144,46 +144,29 @@ class FlinkLatestSavepointOperator(FlinkTask):
     template_fields: Sequence[str] = ("job_id", "trigger_id", "flink_conn_id")
     ui_color = "#dff5e1"
 
-    def __init__(
-        self,
-        *,
-        job_id: str,
-        trigger_id: str | None = None,
-        max_age: timedelta | float | None = None,
-        if_none: str = "fail",
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, job_id: str, trigger_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if if_none not in ("fail", "skip"):
-            raise ValueError(f'if_none must be "fail" or "skip", got {if_none!r}')
-        if trigger_id is not None and max_age is not None:
+        if trigger_id is not None and self.max_age is not None:
             raise ValueError("max_age applies to the latest savepoint; it cannot be combined with trigger_id")
         self.job_id = job_id
         self.trigger_id = trigger_id
-        self.max_age = None if max_age is None else timedelta(seconds=as_seconds(max_age, "max_age"))
-        self.if_none = if_none
         check_static_ids(job_id=job_id, trigger_id=trigger_id)
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        """Read the savepoints, choose, push the location; fail or skip when there is none."""
+    @property
+    def _job(self) -> str:
+        return self.job_id
+
+    def _choose(self) -> tuple[Savepoint | None, str]:
         from airflow_provider_flinksp.core.selection import choose_latest
 
         if self.trigger_id:
             chosen = self.hook.get_savepoint(self.job_id, self.trigger_id)
-            found = f"savepoint {self.trigger_id} is {'completed' if chosen else 'still in progress'}"
-        else:
-            savepoints = self.hook.list_savepoints(self.job_id)
-            chosen, found = choose_latest(savepoints.completed, max_age=self.max_age)
-            if savepoints.pending:
-                found += f"; {len(savepoints.pending)} in progress"
-        if chosen is None:
-            message = f"No savepoint of job {self.job_id} to choose: {found}"
-            if self.if_none == "skip":
-                raise AirflowSkipException(message)
-            raise FlinkError(message)
-        self.log.info("Chose savepoint %s at %s (%s)", chosen.describe(), chosen.location, found)
-        context["ti"].xcom_push(key="savepoint_location", value=chosen.location)
-        return chosen.to_dict()
+            return chosen, f"savepoint {self.trigger_id} is {'completed' if chosen else 'still in progress'}"
+        savepoints = self.hook.list_savepoints(self.job_id)
+        chosen, found = choose_latest(savepoints.completed, max_age=self.max_age)
+        if savepoints.pending:
+            found += f"; {len(savepoints.pending)} in progress"
+        return chosen, found
 
 
 class FlinkRunJarOperator(_WaitingOperator):

@@ -7,8 +7,8 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_flinksp._compat import AirflowSkipException
 from airflow_provider_flinksp.core.checks import as_seconds
+from airflow_provider_flinksp.core.latest import LatestSavepointTask
 from airflow_provider_flinksp.core.tasks import WaitingOperator
 from airflow_provider_flinksp.exceptions import LakeSailApiError, LakeSailError, LakeSailResponseError
 from airflow_provider_flinksp.lakesail.task import LakeSailSavepointTask
@@ -26,7 +26,7 @@ PENDING_REFUSALS = frozenset({400, 409})
 REFUSAL_RECHECK_SECONDS = 5.0
 
 
-class LakeSailLatestSavepointOperator(LakeSailSavepointTask):
+class LakeSailLatestSavepointOperator(LakeSailSavepointTask, LatestSavepointTask):
     """Push the latest restorable completed savepoint of a session job into XCom.
 
     Latest means the greatest ``triggeredAt``; savepoints without one rank below those with one,
@@ -55,17 +55,9 @@ class LakeSailLatestSavepointOperator(LakeSailSavepointTask):
     ui_color = "#dff5e1"
 
     def __init__(
-        self,
-        *,
-        trigger_nonce: str | None = None,
-        trigger_types: Collection[str] | None = None,
-        max_age: timedelta | float | None = None,
-        if_none: str = "fail",
-        **kwargs: Any,
+        self, *, trigger_nonce: str | None = None, trigger_types: Collection[str] | None = None, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        if if_none not in ("fail", "skip"):
-            raise ValueError(f'if_none must be "fail" or "skip", got {if_none!r}')
         if isinstance(trigger_types, str) or (
             trigger_types is not None and not all(isinstance(t, str) for t in trigger_types)
         ):
@@ -74,30 +66,18 @@ class LakeSailLatestSavepointOperator(LakeSailSavepointTask):
             )
         self.trigger_nonce = trigger_nonce
         self.trigger_types = None if trigger_types is None else [t.upper() for t in trigger_types]
-        self.max_age = None if max_age is None else timedelta(seconds=as_seconds(max_age, "max_age"))
-        self.if_none = if_none
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        """List the savepoints, choose, push the location; fail or skip when nothing matches."""
+    def _choose(self) -> tuple[Savepoint | None, str]:
         from airflow_provider_flinksp.core.selection import choose_latest
 
         savepoints = self.hook.list_session_job_savepoints(self.workspace_id, self.session_id, self.job_id)
-        chosen, found = choose_latest(
+        return choose_latest(
             savepoints.completed,
             trigger_nonce=self.trigger_nonce or None,
             trigger_types=self.trigger_types,
             max_age=self.max_age,
             now=datetime.now(timezone.utc),
         )
-        if chosen is None:
-            message = f"No savepoint of job {self._job} to choose: {found}"
-            if self.if_none == "skip":
-                raise AirflowSkipException(message)
-            raise LakeSailError(message)
-        self.log.info("Chose savepoint %s at %s (%s)", chosen.describe(), chosen.location, found)
-        context["ti"].xcom_push(key="savepoint_location", value=chosen.location)
-        self._publish(context, chosen.to_dict())
-        return chosen.to_dict()
 
 
 class LakeSailTriggerSavepointOperator(LakeSailSavepointTask, WaitingOperator):
