@@ -203,20 +203,14 @@ class ApiHook(BaseHook):
         settings = self.settings
         session = self.get_conn()
         attempts = self._attempts(settings, method, path, parse, idempotent)
+        url, timeout = settings.base_url + path, self._timeout(settings)
         while True:
             try:
-                reply = sync.send(
-                    session,
-                    method,
-                    settings.base_url + path,
-                    self._timeout(settings),
-                    json_body=json_body,
-                    files=files,
+                step = attempts.on_reply(
+                    sync.send(session, method, url, timeout, json_body=json_body, files=files)
                 )
             except TransportError as failure:
                 step = attempts.on_failure(failure)
-            else:
-                step = attempts.on_reply(reply)
             if step.wait is None:
                 return step.result()
             time.sleep(step.wait)
@@ -235,20 +229,13 @@ class ApiHook(BaseHook):
 
         settings = await self.aget_settings()
         attempts = self._attempts(settings, method, path, parse, idempotent)
+        url, timeout = settings.base_url + path, self._timeout(settings)
         while True:
             try:
-                reply = await aio.send(
-                    settings,
-                    USER_AGENT,
-                    method,
-                    settings.base_url + path,
-                    self._timeout(settings),
-                    json_body=json_body,
-                )
+                reply = await aio.send(settings, USER_AGENT, method, url, timeout, json_body=json_body)
+                step = attempts.on_reply(reply)
             except TransportError as failure:
                 step = attempts.on_failure(failure)
-            else:
-                step = attempts.on_reply(reply)
             if step.wait is None:
                 return step.result()
             await asyncio.sleep(step.wait)
