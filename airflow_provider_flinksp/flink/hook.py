@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from airflow_provider_flinksp.core.hook import ApiHook, ApiSettings
 from airflow_provider_flinksp.core.models import Savepoint, SavepointList, json_type
@@ -42,6 +42,15 @@ from airflow_provider_flinksp.flink.models import (
 if TYPE_CHECKING:
     from airflow.sdk import Connection
     from typing_extensions import Unpack
+
+
+class SavepointOptions(TypedDict, total=False):
+    """The keyword-only options of :meth:`FlinkRestHook.trigger_savepoint` and its async twin."""
+
+    target_directory: str | None
+    stop: bool
+    drain: bool
+    trigger_id: str | None
 
 
 def new_trigger_id() -> str:
@@ -130,10 +139,19 @@ class FlinkRestHook(ApiHook):
         :param drain: with ``stop``, drain the pipeline first (emit MAX_WATERMARK)
         :param trigger_id: the trigger ID to use (default: a new random one)
         """
-        path, body = self._trigger_request(job_id, target_directory, stop, drain, trigger_id)
+        options = SavepointOptions(
+            target_directory=target_directory, stop=stop, drain=drain, trigger_id=trigger_id
+        )
+        path, body = self._trigger_request(job_id, **options)
         return self._request("POST", path, parse_trigger, json_body=body, idempotent=True)
 
-    async def a_trigger_savepoint(
+    async def a_trigger_savepoint(self, job_id: str, **options: Unpack[SavepointOptions]) -> str:
+        """Async twin of :meth:`trigger_savepoint` (the same keyword-only options)."""
+        settings = await self.aget_settings()
+        path, body = self._trigger_request(job_id, settings=settings, **options)
+        return await self._arequest("POST", path, parse_trigger, json_body=body, idempotent=True)
+
+    def _trigger_request(
         self,
         job_id: str,
         *,
@@ -141,19 +159,6 @@ class FlinkRestHook(ApiHook):
         stop: bool = False,
         drain: bool = False,
         trigger_id: str | None = None,
-    ) -> str:
-        """Async twin of :meth:`trigger_savepoint`."""
-        settings = await self.aget_settings()
-        path, body = self._trigger_request(job_id, target_directory, stop, drain, trigger_id, settings)
-        return await self._arequest("POST", path, parse_trigger, json_body=body, idempotent=True)
-
-    def _trigger_request(
-        self,
-        job_id: str,
-        target_directory: str | None,
-        stop: bool,
-        drain: bool,
-        trigger_id: str | None,
         settings: ConnectionSettings | None = None,
     ) -> tuple[str, dict[str, Any]]:
         job = validate_job_id("job_id", job_id)

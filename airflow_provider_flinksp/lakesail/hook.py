@@ -82,26 +82,27 @@ class LakeSailHook(ApiHook):
     # -- public API -------------------------------------------------------------------------
 
     def list_session_job_savepoints(self, workspace_id: str, session_id: str, job_id: str) -> SavepointList:
-        """List a session job's savepoints: the pending one (if any) and the completed ones.
+        """List a session job's savepoints.
 
         :param workspace_id: the workspace ID
         :param session_id: the Flink session ID
         :param job_id: the session job ID
+        :return: the pending one (if any) and the completed ones
         """
-        return self._request(
-            "GET", _job_path(workspace_id, session_id, job_id, "/savepoints"), SavepointList.from_api
-        )
+        path = _job_path(workspace_id, session_id, job_id, "/savepoints")
+        return self._request("GET", path, SavepointList.from_api)
 
     def trigger_session_job_savepoint(self, workspace_id: str, session_id: str, job_id: str) -> Savepoint:
-        """Trigger a savepoint of a session job; the result carries its ``trigger_nonce``.
+        """Trigger a savepoint of a session job (a POST: repeated only where the server cannot have
+        acted on it).
 
         :param workspace_id: the workspace ID
         :param session_id: the Flink session ID
         :param job_id: the session job ID
+        :return: the new savepoint, with its ``trigger_nonce``
         """
-        return self._request(
-            "POST", _job_path(workspace_id, session_id, job_id, "/savepoints"), Savepoint.from_api
-        )
+        path = _job_path(workspace_id, session_id, job_id, "/savepoints")
+        return self._request("POST", path, Savepoint.from_api)
 
     def describe_session_job(self, workspace_id: str, session_id: str, job_id: str) -> dict[str, Any]:
         """Describe a session job (its ``state`` among others), as the API returns it.

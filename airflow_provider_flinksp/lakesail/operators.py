@@ -45,13 +45,7 @@ class LakeSailLatestSavepointOperator(LakeSailSavepointTask, LatestSavepointTask
     :param kwargs: the API settings of :class:`~airflow_provider_flinksp.core.tasks.ApiTask`
     """
 
-    template_fields: Sequence[str] = (
-        "workspace_id",
-        "session_id",
-        "job_id",
-        "trigger_nonce",
-        "lakesail_conn_id",
-    )
+    template_fields = ("workspace_id", "session_id", "job_id", "trigger_nonce", "lakesail_conn_id")
     ui_color = "#dff5e1"
 
     def __init__(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -41,13 +40,7 @@ class LakeSailSavepointSensor(LakeSailSavepointTask, SensorTask, BaseSensorOpera
         :class:`~airflow_provider_flinksp.core.tasks.ApiTask`) and the sensor's usual arguments
     """
 
-    template_fields: Sequence[str] = (
-        "workspace_id",
-        "session_id",
-        "job_id",
-        "trigger_nonce",
-        "lakesail_conn_id",
-    )
+    template_fields = ("workspace_id", "session_id", "job_id", "trigger_nonce", "lakesail_conn_id")
     ui_color = "#e6f0ff"
 
     def __init__(
