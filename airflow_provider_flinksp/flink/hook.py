@@ -142,25 +142,23 @@ class FlinkRestHook(ApiHook):
         options = SavepointOptions(
             target_directory=target_directory, stop=stop, drain=drain, trigger_id=trigger_id
         )
-        path, body = self._trigger_request(job_id, **options)
+        path, body = self._trigger_request(job_id, options)
         return self._request("POST", path, parse_trigger, json_body=body, idempotent=True)
 
     async def a_trigger_savepoint(self, job_id: str, **options: Unpack[SavepointOptions]) -> str:
         """Async twin of :meth:`trigger_savepoint` (the same keyword-only options)."""
+        unknown = sorted(set(options) - set(SavepointOptions.__annotations__))
+        if unknown:
+            raise TypeError(f"a_trigger_savepoint() got unexpected keyword arguments: {', '.join(unknown)}")
         settings = await self.aget_settings()
-        path, body = self._trigger_request(job_id, settings=settings, **options)
+        path, body = self._trigger_request(job_id, options, settings)
         return await self._arequest("POST", path, parse_trigger, json_body=body, idempotent=True)
 
     def _trigger_request(
-        self,
-        job_id: str,
-        *,
-        target_directory: str | None = None,
-        stop: bool = False,
-        drain: bool = False,
-        trigger_id: str | None = None,
-        settings: ConnectionSettings | None = None,
+        self, job_id: str, options: SavepointOptions, settings: ConnectionSettings | None = None
     ) -> tuple[str, dict[str, Any]]:
+        target_directory, trigger_id = options.get("target_directory"), options.get("trigger_id")
+        stop, drain = options.get("stop", False), options.get("drain", False)
         job = validate_job_id("job_id", job_id)
         trigger = new_trigger_id() if trigger_id is None else validate_trigger_id("trigger_id", trigger_id)
         if drain and not stop:
