@@ -1,9 +1,6 @@
-"""Apache Flink's REST API: :class:`FlinkRestHook`, sync and async.
-
-The wire (URL, credentials, retries, errors, both transports) is the shared
-:class:`~airflow_provider_flinksp.core.hook.ApiHook`; this module says how to read a ``flink``
-connection and which paths the public methods call.
-"""
+"""Apache Flink's REST API: :class:`FlinkRestHook`, sync and async, on the shared
+:class:`~airflow_provider_flinksp.core.hook.ApiHook` (the wire: URL, credentials, retries, errors,
+both transports). Here: how a ``flink`` connection is read, and the JobManager's paths."""
 
 from __future__ import annotations
 
