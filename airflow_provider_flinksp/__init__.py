@@ -13,6 +13,8 @@ from airflow_provider_flinksp.flink.connection import CONNECTION_FORM as FLINK_C
 from airflow_provider_flinksp.lakesail.connection import CONNECTION_FIELDS, CONNECTION_FORM
 
 __version__ = "0.1.0"
+#: The kinds of classes the provider info lists, and the module of Flink's in :mod:`.flink`.
+_KINDS = (("hooks", "hook"), ("sensors", "sensors"), ("operators", "operators"), ("triggers", "triggers"))
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -37,22 +39,14 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["software"],
             },
         ],
-        "hooks": [
-            {"integration-name": integration, "python-modules": ["airflow_provider_flinksp.hooks"]},
-            {"integration-name": flink, "python-modules": ["airflow_provider_flinksp.flink.hook"]},
-        ],
-        "sensors": [
-            {"integration-name": integration, "python-modules": ["airflow_provider_flinksp.sensors"]},
-            {"integration-name": flink, "python-modules": ["airflow_provider_flinksp.flink.sensors"]},
-        ],
-        "operators": [
-            {"integration-name": integration, "python-modules": ["airflow_provider_flinksp.operators"]},
-            {"integration-name": flink, "python-modules": ["airflow_provider_flinksp.flink.operators"]},
-        ],
-        "triggers": [
-            {"integration-name": integration, "python-modules": ["airflow_provider_flinksp.triggers"]},
-            {"integration-name": flink, "python-modules": ["airflow_provider_flinksp.flink.triggers"]},
-        ],
+        # LakeSail's classes are listed through the public modules, Flink's through its own
+        **{
+            kind: [
+                {"integration-name": integration, "python-modules": [f"airflow_provider_flinksp.{kind}"]},
+                {"integration-name": flink, "python-modules": [f"airflow_provider_flinksp.flink.{module}"]},
+            ]
+            for kind, module in _KINDS
+        },
         # The savepoint assets' URI scheme: Airflow 3 reads "asset-uris", Airflow 2.11 "dataset-uris".
         "asset-uris": [
             {"schemes": ["lakesail"], "handler": "airflow_provider_flinksp.assets.normalize_lakesail_uri"}

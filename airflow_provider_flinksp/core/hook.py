@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar
 
 from airflow_provider_flinksp import __version__
 from airflow_provider_flinksp._compat import BaseHook, aget_connection
@@ -25,10 +25,12 @@ from airflow_provider_flinksp.core.transport.settings import (
     ConnectionSettings,
     check_retry_settings,
 )
+from airflow_provider_flinksp.exceptions import FlinkspError
 
 if TYPE_CHECKING:
     import requests
     from airflow.sdk import Connection
+    from typing_extensions import Unpack
 
     from airflow_provider_flinksp.core.transport.aio import Route
 
@@ -37,8 +39,17 @@ T = TypeVar("T")
 USER_AGENT = f"airflow-provider-flinksp/{__version__}"
 
 
+class ApiSettings(TypedDict, total=False):
+    """A hook's keyword-only API settings (see :class:`ApiHook`)."""
+
+    retry_limit: int | None
+    retry_delay: float | None
+    timeout: float | None
+
+
 class ApiHook(BaseHook):
-    """What every hook of this provider shares: settings, retries, both transports.
+    """What every hook of this provider shares: settings, retries, both transports, the
+    connection form and the connection test.
 
     :param conn_id: the Airflow connection
     :param retry_limit: attempts in all for one call (default: the connection's extra
@@ -51,16 +62,19 @@ class ApiHook(BaseHook):
 
     #: The backend's error classes.
     errors: ClassVar[ErrorKinds]
+    #: The connection type's typed extras and form (as in ``get_provider_info``).
+    connection_fields: ClassVar[dict[str, dict[str, Any]]]
+    connection_form: ClassVar[dict[str, Any]]
+    #: The cheap authenticated read of :meth:`test_connection` (see :meth:`describe_probe`).
+    probe_path: ClassVar[str]
 
-    def __init__(
-        self,
-        conn_id: str,
-        *,
-        retry_limit: int | None = None,
-        retry_delay: float | None = None,
-        timeout: float | None = None,
-    ) -> None:
+    def __init__(self, conn_id: str, **settings: Unpack[ApiSettings]) -> None:
         super().__init__()
+        unknown = sorted(set(settings) - set(ApiSettings.__annotations__))
+        if unknown:
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments: {', '.join(unknown)}")
+        retry_limit, retry_delay = settings.get("retry_limit"), settings.get("retry_delay")
+        timeout = settings.get("timeout")
         check_retry_settings(retry_limit, retry_delay, timeout)
         self._conn_id = conn_id
         self.retry_limit = retry_limit
@@ -72,6 +86,40 @@ class ApiHook(BaseHook):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.conn_name_attr}={self._conn_id!r})"
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The typed extras as form widgets on Airflow 2.11 (Airflow 3 reads ``conn-fields``)."""
+        from airflow_provider_flinksp.core.connection_form import form_widgets
+
+        return form_widgets(cls.connection_fields)
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The connection form on Airflow 2.11 (Airflow 3.2+ reads it from ``get_provider_info``)."""
+        return {key.replace("-", "_"): value for key, value in cls.connection_form.items()}
+
+    def describe_probe(self, data: object) -> str:
+        """What :meth:`test_connection` reports from the probe's answer; raises the backend's
+        response error for an answer of the wrong shape.
+
+        :param data: the decoded JSON answer of ``GET`` :attr:`probe_path`
+        """
+        raise NotImplementedError
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the URL and the credentials with a cheap read (``GET`` :attr:`probe_path`)."""
+        try:
+            return True, self._request("GET", self.probe_path, self.describe_probe)
+        except FlinkspError as exc:
+            return False, str(exc)
+
+    async def a_test_connection(self) -> tuple[bool, str]:
+        """Async twin of :meth:`test_connection`."""
+        try:
+            return True, await self._arequest("GET", self.probe_path, self.describe_probe)
+        except FlinkspError as exc:
+            return False, str(exc)
 
     def read_settings(self, conn: Connection) -> ConnectionSettings:
         """Read and check this backend's connection.
@@ -158,20 +206,14 @@ class ApiHook(BaseHook):
         settings = self.settings
         session = self.get_conn()
         attempts = self._attempts(settings, method, path, parse, idempotent)
+        url, timeout = settings.base_url + path, self._timeout(settings)
         while True:
             try:
-                reply = sync.send(
-                    session,
-                    method,
-                    settings.base_url + path,
-                    self._timeout(settings),
-                    json_body=json_body,
-                    files=files,
+                step = attempts.on_reply(
+                    sync.send(session, method, url, timeout, json_body=json_body, files=files)
                 )
             except TransportError as failure:
                 step = attempts.on_failure(failure)
-            else:
-                step = attempts.on_reply(reply)
             if step.wait is None:
                 return step.result()
             time.sleep(step.wait)
@@ -197,10 +239,9 @@ class ApiHook(BaseHook):
 
                     route = self._route = await route_for(settings, USER_AGENT)
                 reply = await route.send(method, url, timeout, json_body=json_body)
+                step = attempts.on_reply(reply)
             except TransportError as failure:
                 step = attempts.on_failure(failure)
-            else:
-                step = attempts.on_reply(reply)
             if step.wait is None:
                 return step.result()
             await asyncio.sleep(step.wait)

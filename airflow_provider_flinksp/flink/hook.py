@@ -1,18 +1,15 @@
-"""Apache Flink's REST API: :class:`FlinkRestHook`, sync and async.
-
-The wire (URL, credentials, retries, errors, both transports) is the shared
-:class:`~airflow_provider_flinksp.core.hook.ApiHook`; this module says how to read a ``flink``
-connection and which paths the public methods call.
-"""
+"""Apache Flink's REST API: :class:`FlinkRestHook`, sync and async, on the shared
+:class:`~airflow_provider_flinksp.core.hook.ApiHook` (the wire: URL, credentials, retries, errors,
+both transports). Here: how a ``flink`` connection is read, and the JobManager's paths."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from airflow_provider_flinksp.core.hook import ApiHook
+from airflow_provider_flinksp.core.hook import ApiHook, ApiSettings
 from airflow_provider_flinksp.core.models import Savepoint, SavepointList, json_type
 from airflow_provider_flinksp.core.transport.policy import ErrorKinds, server_text
 from airflow_provider_flinksp.core.transport.settings import ConnectionSettings
@@ -41,6 +38,16 @@ from airflow_provider_flinksp.flink.models import (
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
+    from typing_extensions import Unpack
+
+
+class SavepointOptions(TypedDict, total=False):
+    """The keyword-only options of :meth:`FlinkRestHook.trigger_savepoint` and its async twin."""
+
+    target_directory: str | None
+    stop: bool
+    drain: bool
+    trigger_id: str | None
 
 
 def new_trigger_id() -> str:
@@ -72,28 +79,25 @@ class FlinkRestHook(ApiHook):
         api=FlinkApiError, connection=FlinkConnectionError, response=FlinkResponseError, message=error_message
     )
 
-    def __init__(
-        self,
-        flink_conn_id: str = default_conn_name,
-        *,
-        retry_limit: int | None = None,
-        retry_delay: float | None = None,
-        timeout: float | None = None,
-    ) -> None:
-        super().__init__(flink_conn_id, retry_limit=retry_limit, retry_delay=retry_delay, timeout=timeout)
+    connection_fields = CONNECTION_FIELDS
+    connection_form = CONNECTION_FORM
+    probe_path = "/overview"
+
+    def __init__(self, flink_conn_id: str = default_conn_name, **settings: Unpack[ApiSettings]) -> None:
+        super().__init__(flink_conn_id, **settings)
         self.flink_conn_id = flink_conn_id
 
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """The typed extras as form widgets on Airflow 2.11 (Airflow 3 reads ``conn-fields``)."""
-        from airflow_provider_flinksp.core.connection_form import form_widgets
+    def describe_probe(self, data: object) -> str:
+        """The cluster's version and free slots, from ``GET /overview``.
 
-        return form_widgets(CONNECTION_FIELDS)
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """The connection form on Airflow 2.11 (Airflow 3.2+ reads it from ``get_provider_info``)."""
-        return {key.replace("-", "_"): value for key, value in CONNECTION_FORM.items()}
+        :param data: the answer
+        """
+        overview = parse_overview(data)
+        version = overview.get("flink-version") or "unknown version"
+        return (
+            f"Connected to Flink {version}: {overview['taskmanagers']} TaskManager(s), "
+            f"{overview.get('slots-available', '?')} of {overview.get('slots-total', '?')} slots free"
+        )
 
     def read_settings(self, conn: Connection) -> ConnectionSettings:
         """Read and check a ``flink`` connection: host required; login + password = basic auth, a
@@ -132,32 +136,26 @@ class FlinkRestHook(ApiHook):
         :param drain: with ``stop``, drain the pipeline first (emit MAX_WATERMARK)
         :param trigger_id: the trigger ID to use (default: a new random one)
         """
-        path, body = self._trigger_request(job_id, target_directory, stop, drain, trigger_id)
+        options = SavepointOptions(
+            target_directory=target_directory, stop=stop, drain=drain, trigger_id=trigger_id
+        )
+        path, body = self._trigger_request(job_id, options)
         return self._request("POST", path, parse_trigger, json_body=body, idempotent=True)
 
-    async def a_trigger_savepoint(
-        self,
-        job_id: str,
-        *,
-        target_directory: str | None = None,
-        stop: bool = False,
-        drain: bool = False,
-        trigger_id: str | None = None,
-    ) -> str:
-        """Async twin of :meth:`trigger_savepoint`."""
+    async def a_trigger_savepoint(self, job_id: str, **options: Unpack[SavepointOptions]) -> str:
+        """Async twin of :meth:`trigger_savepoint` (the same keyword-only options)."""
+        unknown = sorted(set(options) - set(SavepointOptions.__annotations__))
+        if unknown:
+            raise TypeError(f"a_trigger_savepoint() got unexpected keyword arguments: {', '.join(unknown)}")
         settings = await self.aget_settings()
-        path, body = self._trigger_request(job_id, target_directory, stop, drain, trigger_id, settings)
+        path, body = self._trigger_request(job_id, options, settings)
         return await self._arequest("POST", path, parse_trigger, json_body=body, idempotent=True)
 
     def _trigger_request(
-        self,
-        job_id: str,
-        target_directory: str | None,
-        stop: bool,
-        drain: bool,
-        trigger_id: str | None,
-        settings: ConnectionSettings | None = None,
+        self, job_id: str, options: SavepointOptions, settings: ConnectionSettings | None = None
     ) -> tuple[str, dict[str, Any]]:
+        target_directory, trigger_id = options.get("target_directory"), options.get("trigger_id")
+        stop, drain = options.get("stop", False), options.get("drain", False)
         job = validate_job_id("job_id", job_id)
         trigger = new_trigger_id() if trigger_id is None else validate_trigger_id("trigger_id", trigger_id)
         if drain and not stop:
@@ -294,34 +292,10 @@ class FlinkRestHook(ApiHook):
             body["allowNonRestoredState"] = bool(allow_non_restored_state)
         return self._request("POST", f"/jars/{jar}/run", parse_job_id, json_body=body)
 
-    def test_connection(self) -> tuple[bool, str]:
-        """Check the URL and the credentials with a cheap read (``GET /overview``)."""
-        try:
-            overview = self._request("GET", "/overview", parse_overview)
-        except FlinkError as exc:
-            return False, str(exc)
-        return True, _describe_overview(overview)
-
-    async def a_test_connection(self) -> tuple[bool, str]:
-        """Async twin of :meth:`test_connection`."""
-        try:
-            overview = await self._arequest("GET", "/overview", parse_overview)
-        except FlinkError as exc:
-            return False, str(exc)
-        return True, _describe_overview(overview)
-
 
 def _status_path(job_id: str, trigger_id: str) -> str:
     job = validate_job_id("job_id", job_id)
     return f"/jobs/{job}/savepoints/{validate_trigger_id('trigger_id', trigger_id)}"
-
-
-def _describe_overview(overview: dict[str, Any]) -> str:
-    version = overview.get("flink-version") or "unknown version"
-    return (
-        f"Connected to Flink {version}: {overview['taskmanagers']} TaskManager(s), "
-        f"{overview.get('slots-available', '?')} of {overview.get('slots-total', '?')} slots free"
-    )
 
 
 def _json_object(data: object) -> dict[str, Any]:

@@ -7,58 +7,22 @@ from __future__ import annotations
 
 import re
 
+from airflow_provider_flinksp.core.checks import IdRule, check_literals
+
 #: Flink's ``JobID`` (and trigger ID) text form.
 JOB_ID_RULE = "32 hexadecimal digits"
 #: What Flink's ``POST /jars/upload`` names a jar: ``<uuid>_<file name>.jar``, no path separators.
 JAR_ID_RULE = "a file name ending in .jar (letters, digits, '.', '_', '-'), as POST /jars/upload returned it"
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
-_JAR_ID = re.compile(r"[A-Za-z0-9._-]{1,251}\.jar")
+_JAR_ID = re.compile(r"(?!\.\.jar$)[A-Za-z0-9._-]{1,251}\.jar")
 
 
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def validate_job_id(name: str, value: object) -> str:
-    """Check a Flink job ID (32 hex digits) before anything is sent.
-
-    :param name: the parameter's name, for the message
-    :param value: the value to check
-    :return: the value, unchanged
-    :raises ValueError: naming the parameter and the rule
-    """
-    if isinstance(value, str) and _HEX32.fullmatch(value):
-        return value
-    raise ValueError(f"{name} must be a Flink job ID ({JOB_ID_RULE}); got {_shown(value)}")
-
-
-def validate_trigger_id(name: str, value: object) -> str:
-    """Check a savepoint trigger ID (Flink's ``TriggerId``: 32 hex digits).
-
-    :param name: the parameter's name, for the message
-    :param value: the value to check
-    :raises ValueError: naming the parameter and the rule
-    """
-    if isinstance(value, str) and _HEX32.fullmatch(value):
-        return value
-    raise ValueError(f"{name} must be a Flink trigger ID ({JOB_ID_RULE}); got {_shown(value)}")
-
-
-def validate_jar_id(name: str, value: object) -> str:
-    """Check a jar ID (what ``POST /jars/upload`` named the jar) before anything is sent.
-
-    :param name: the parameter's name, for the message
-    :param value: the value to check
-    :raises ValueError: naming the parameter and the rule
-    """
-    if isinstance(value, str) and _JAR_ID.fullmatch(value) and value not in (".jar", "..jar"):
-        return value
-    raise ValueError(f"{name} must be a Flink jar ID ({JAR_ID_RULE}); got {_shown(value)}")
-
-
-def _literal(value: object) -> bool:
-    return isinstance(value, str) and "{{" not in value and "{%" not in value
+#: Check a Flink job ID before anything is sent: ``validate_job_id(name, value)``.
+validate_job_id = IdRule(_HEX32, f"a Flink job ID ({JOB_ID_RULE})")
+#: Check a savepoint trigger ID (Flink's ``TriggerId``: 32 hex digits).
+validate_trigger_id = IdRule(_HEX32, f"a Flink trigger ID ({JOB_ID_RULE})")
+#: Check a jar ID (what ``POST /jars/upload`` named the jar).
+validate_jar_id = IdRule(_JAR_ID, f"a Flink jar ID ({JAR_ID_RULE})")
 
 
 def check_static_ids(*, job_id: object = None, trigger_id: object = None, jar_id: object = None) -> None:
@@ -70,9 +34,6 @@ def check_static_ids(*, job_id: object = None, trigger_id: object = None, jar_id
     :param jar_id: a jar ID, or None
     :raises ValueError: naming the parameter and the rule
     """
-    if _literal(job_id):
-        validate_job_id("job_id", job_id)
-    if _literal(trigger_id):
-        validate_trigger_id("trigger_id", trigger_id)
-    if _literal(jar_id):
-        validate_jar_id("jar_id", jar_id)
+    check_literals(validate_job_id, job_id=job_id)
+    check_literals(validate_trigger_id, trigger_id=trigger_id)
+    check_literals(validate_jar_id, jar_id=jar_id)

@@ -3,23 +3,21 @@ run a jar (restored from a savepoint)."""
 
 from __future__ import annotations
 
-import functools
-import time
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_flinksp._compat import AirflowSkipException, BaseOperator, default_deferrable
-from airflow_provider_flinksp.core.checks import as_seconds
-from airflow_provider_flinksp.exceptions import FlinkError, FlinkSavepointFailedError
+from airflow_provider_flinksp.core.latest import LatestSavepointTask
+from airflow_provider_flinksp.core.tasks import WaitingOperator
+from airflow_provider_flinksp.exceptions import FlinkError
 from airflow_provider_flinksp.flink.ids import check_static_ids
 from airflow_provider_flinksp.flink.task import FlinkTask
 
 if TYPE_CHECKING:
     from airflow.sdk.definitions.context import Context
 
+    from airflow_provider_flinksp.core.models import Savepoint
     from airflow_provider_flinksp.core.waiting import Verdict
-    from airflow_provider_flinksp.flink.waiting import WaitTarget
 
 
 def as_bool(value: object, name: str) -> bool:
@@ -36,57 +34,10 @@ def as_bool(value: object, name: str) -> bool:
     raise ValueError(f"{name} must be true or false, got {str(value)[:60]!r}")
 
 
-class _FlinkOperator(FlinkTask, BaseOperator):
-    """What the Flink operators share: the connection and the per-task API settings."""
+class _WaitingOperator(FlinkTask, WaitingOperator):
+    """A Flink operator that may wait (polling here, or deferred to the trigger) for a verdict."""
 
-    def __init__(
-        self,
-        *,
-        flink_conn_id: str = "flink_default",
-        api_retry_limit: int | None = None,
-        api_retry_delay: float | None = None,
-        request_timeout: float | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.flink_conn_id = flink_conn_id
-        self.api_retry_limit = api_retry_limit
-        self.api_retry_delay = api_retry_delay
-        self.request_timeout = request_timeout
-
-
-class _WaitingOperator(_FlinkOperator):
-    """An operator that may wait (polling here, or deferred to the trigger) for a verdict."""
-
-    def __init__(
-        self,
-        *,
-        poll_interval: timedelta | float = 5.0,
-        timeout: timedelta | float = timedelta(hours=1),
-        deferrable: bool | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.poll_interval = as_seconds(poll_interval, "poll_interval")
-        self.timeout = as_seconds(timeout, "timeout")
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
-
-    def _wait(self, target: WaitTarget) -> Verdict:
-        """Wait for ``target``: defer (never returns) or poll here; the successful verdict."""
-        from airflow_provider_flinksp.core.waiting import poll
-        from airflow_provider_flinksp.flink.waiting import check
-
-        deadline = time.time() + self.timeout
-        if self.deferrable:
-            self._defer_until_done(target, deadline=deadline, poll_interval=self.poll_interval)
-        return poll(
-            functools.partial(check, self.hook, target),
-            deadline=deadline,
-            poll_interval=self.poll_interval,
-            progress=self.progress,
-            failed=FlinkSavepointFailedError,
-            timed_out=FlinkError,
-        )
+    default_poll_interval = 5.0
 
 
 class FlinkTriggerSavepointOperator(_WaitingOperator):
@@ -105,13 +56,10 @@ class FlinkTriggerSavepointOperator(_WaitingOperator):
         templated (a rendered ``"true"``/``"false"`` counts)
     :param drain: with ``stop``, drain the pipeline first
     :param wait_for_completion: wait until the savepoint completed (fail if it failed)
-    :param poll_interval: seconds between two checks while waiting
-    :param timeout: how long the task may wait (timedelta or seconds)
-    :param deferrable: wait in the triggerer (default: Airflow's ``[operators] default_deferrable``)
-    :param flink_conn_id: the Airflow connection (templated)
-    :param api_retry_limit: attempts per API call (default: the connection's extra, else 3)
-    :param api_retry_delay: first backoff in seconds (default: the connection's extra, else 1.0)
-    :param request_timeout: seconds per API request (default: the connection's extra, else 30)
+    :param kwargs: ``flink_conn_id`` (templated); how to wait: ``poll_interval`` (default 5 s),
+        ``timeout`` (default an hour) and ``deferrable``, as
+        :class:`~airflow_provider_flinksp.core.tasks.WaitingOperator` takes them; the API settings
+        of :class:`~airflow_provider_flinksp.core.tasks.ApiTask`
     """
 
     template_fields: Sequence[str] = ("job_id", "target_directory", "stop", "flink_conn_id")
@@ -175,7 +123,7 @@ class FlinkTriggerSavepointOperator(_WaitingOperator):
         return savepoint
 
 
-class FlinkLatestSavepointOperator(_FlinkOperator):
+class FlinkLatestSavepointOperator(FlinkTask, LatestSavepointTask):
     """Push the latest completed savepoint of a Flink job into XCom.
 
     Without ``trigger_id``: the completed savepoint with the latest trigger time in the job's
@@ -189,55 +137,36 @@ class FlinkLatestSavepointOperator(_FlinkOperator):
     :param max_age: fail if the chosen savepoint was triggered longer ago than this; a timedelta or
         seconds (not with ``trigger_id``)
     :param if_none: ``"fail"`` (default) or ``"skip"`` the task when there is none
-    :param flink_conn_id: the Airflow connection (templated)
-    :param api_retry_limit: attempts per API call (default: the connection's extra, else 3)
-    :param api_retry_delay: first backoff in seconds (default: the connection's extra, else 1.0)
-    :param request_timeout: seconds per API request (default: the connection's extra, else 30)
+    :param kwargs: ``flink_conn_id`` (templated), and the API settings of
+        :class:`~airflow_provider_flinksp.core.tasks.ApiTask`
     """
 
     template_fields: Sequence[str] = ("job_id", "trigger_id", "flink_conn_id")
     ui_color = "#dff5e1"
 
-    def __init__(
-        self,
-        *,
-        job_id: str,
-        trigger_id: str | None = None,
-        max_age: timedelta | float | None = None,
-        if_none: str = "fail",
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, job_id: str, trigger_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if if_none not in ("fail", "skip"):
-            raise ValueError(f'if_none must be "fail" or "skip", got {if_none!r}')
-        if trigger_id is not None and max_age is not None:
+        if trigger_id is not None and self.max_age is not None:
             raise ValueError("max_age applies to the latest savepoint; it cannot be combined with trigger_id")
         self.job_id = job_id
         self.trigger_id = trigger_id
-        self.max_age = None if max_age is None else timedelta(seconds=as_seconds(max_age, "max_age"))
-        self.if_none = if_none
         check_static_ids(job_id=job_id, trigger_id=trigger_id)
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        """Read the savepoints, choose, push the location; fail or skip when there is none."""
+    @property
+    def _job(self) -> str:
+        return self.job_id
+
+    def _choose(self) -> tuple[Savepoint | None, str]:
         from airflow_provider_flinksp.core.selection import choose_latest
 
         if self.trigger_id:
             chosen = self.hook.get_savepoint(self.job_id, self.trigger_id)
-            found = f"savepoint {self.trigger_id} is {'completed' if chosen else 'still in progress'}"
-        else:
-            savepoints = self.hook.list_savepoints(self.job_id)
-            chosen, found = choose_latest(savepoints.completed, max_age=self.max_age)
-            if savepoints.pending:
-                found += f"; {len(savepoints.pending)} in progress"
-        if chosen is None:
-            message = f"No savepoint of job {self.job_id} to choose: {found}"
-            if self.if_none == "skip":
-                raise AirflowSkipException(message)
-            raise FlinkError(message)
-        self.log.info("Chose savepoint %s at %s (%s)", chosen.describe(), chosen.location, found)
-        context["ti"].xcom_push(key="savepoint_location", value=chosen.location)
-        return chosen.to_dict()
+            return chosen, f"savepoint {self.trigger_id} is {'completed' if chosen else 'still in progress'}"
+        savepoints = self.hook.list_savepoints(self.job_id)
+        chosen, found = choose_latest(savepoints.completed, max_age=self.max_age)
+        if savepoints.pending:
+            found += f"; {len(savepoints.pending)} in progress"
+        return chosen, found
 
 
 class FlinkRunJarOperator(_WaitingOperator):
@@ -257,13 +186,10 @@ class FlinkRunJarOperator(_WaitingOperator):
         ``savepoint_location`` of :class:`FlinkLatestSavepointOperator`
     :param allow_non_restored_state: start even when savepoint state maps to no operator
     :param wait_for_running: wait until the job runs
-    :param poll_interval: seconds between two checks while waiting
-    :param timeout: how long the task may wait (timedelta or seconds)
-    :param deferrable: wait in the triggerer (default: Airflow's ``[operators] default_deferrable``)
-    :param flink_conn_id: the Airflow connection (templated)
-    :param api_retry_limit: attempts per API call (default: the connection's extra, else 3)
-    :param api_retry_delay: first backoff in seconds (default: the connection's extra, else 1.0)
-    :param request_timeout: seconds per API request (default: the connection's extra, else 30)
+    :param kwargs: ``flink_conn_id`` (templated); ``poll_interval``, ``timeout`` (how long it may
+        wait for the job to run) and ``deferrable``, see
+        :class:`~airflow_provider_flinksp.core.tasks.WaitingOperator`; ``api_retry_limit``,
+        ``api_retry_delay``, ``request_timeout``, see :class:`~airflow_provider_flinksp.core.tasks.ApiTask`
     """
 
     template_fields: Sequence[str] = (

@@ -1,11 +1,12 @@
-"""What every Flink task shares: its connection, the hook made lazily, and the deferral to
-:class:`~airflow_provider_flinksp.flink.triggers.FlinkSavepointTrigger`."""
+"""What every Flink task shares: its connection, its hook and trigger, its errors, and how a wait
+is checked and handed to :class:`~airflow_provider_flinksp.flink.triggers.FlinkSavepointTrigger`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_flinksp.core.tasks import HookTask
+from airflow_provider_flinksp.core.tasks import ApiTask
+from airflow_provider_flinksp.exceptions import FlinkError, FlinkSavepointFailedError
 
 if TYPE_CHECKING:
     from airflow_provider_flinksp.core.waiting import Verdict
@@ -13,73 +14,27 @@ if TYPE_CHECKING:
     from airflow_provider_flinksp.flink.waiting import WaitTarget
 
 
-class FlinkTask(HookTask):
-    """Mixin for the Flink sensors and operators."""
+class FlinkTask(ApiTask):
+    """Base of the Flink sensors and operators.
 
-    flink_conn_id: str
-    api_retry_limit: int | None
-    api_retry_delay: float | None
-    request_timeout: float | None
+    :param flink_conn_id: the Airflow connection (templated)
+    """
+
+    conn_id_attr = "flink_conn_id"
+    hook_path = "airflow_provider_flinksp.flink.hook.FlinkRestHook"
+    trigger_path = "airflow_provider_flinksp.flink.triggers.FlinkSavepointTrigger"
+    error = FlinkError
+    failed_error = FlinkSavepointFailedError
     hook: FlinkRestHook
 
-    def make_hook(self) -> FlinkRestHook:
-        """The Flink hook with the task's connection and retry settings."""
-        from airflow_provider_flinksp.flink.hook import FlinkRestHook
+    def __init__(self, *, flink_conn_id: str = "flink_default", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.flink_conn_id = flink_conn_id
 
-        return FlinkRestHook(
-            self.flink_conn_id,
-            retry_limit=self.api_retry_limit,
-            retry_delay=self.api_retry_delay,
-            timeout=self.request_timeout,
-        )
+    def _check(self, target: WaitTarget) -> Verdict:
+        from airflow_provider_flinksp.flink.waiting import check
 
-    def _defer_until_done(
-        self,
-        target: WaitTarget,
-        *,
-        deadline: float,
-        poll_interval: float,
-        method_name: str = "execute_complete",
-        kwargs: dict[str, Any] | None = None,
-    ) -> NoReturn:
-        """Hand the wait for ``target`` to the Flink trigger.
+        return check(self.hook, target)
 
-        :param target: what to wait for
-        :param deadline: absolute wall-clock deadline, epoch seconds
-        :param poll_interval: seconds between two checks
-        :param method_name: the method the task resumes in
-        :param kwargs: extra keyword arguments for that method
-        """
-        from airflow_provider_flinksp.flink.triggers import FlinkSavepointTrigger
-
-        trigger = FlinkSavepointTrigger(
-            job_id=target.job_id,
-            trigger_id=target.trigger_id,
-            wait_for=target.kind,
-            deadline=deadline,
-            poll_interval=poll_interval,
-            flink_conn_id=self.flink_conn_id,
-            retry_limit=self.api_retry_limit,
-            retry_delay=self.api_retry_delay,
-            request_timeout=self.request_timeout,
-        )
-        self.defer_to(trigger, deadline=deadline, method_name=method_name, kwargs=kwargs)
-
-    def _read_event(self, event: object, *, sensor: bool, nonce: str | None = None) -> Verdict:
-        """Check a Flink trigger's event on resume; the successful verdict, or raise.
-
-        :param event: what the trigger sent
-        :param sensor: a timeout is a sensor timeout (else a FlinkError)
-        :param nonce: the awaited savepoint's trigger ID: a success must carry it, with a location
-        """
-        from airflow_provider_flinksp.core.events import read_event
-        from airflow_provider_flinksp.exceptions import FlinkError, FlinkSavepointFailedError
-
-        return read_event(
-            event,
-            self.log,
-            timeout_is_sensor_timeout=sensor,
-            error=FlinkError,
-            failed_error=FlinkSavepointFailedError,
-            nonce=nonce,
-        )
+    def _trigger_kwargs(self, target: WaitTarget) -> dict[str, Any]:
+        return {"job_id": target.job_id, "trigger_id": target.trigger_id, "wait_for": target.kind}

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from airflow_provider_flinksp.core.hook import ApiHook
+from airflow_provider_flinksp.core.hook import ApiHook, ApiSettings
 from airflow_provider_flinksp.core.models import Savepoint, SavepointList, parse_timestamp
 from airflow_provider_flinksp.core.transport.policy import ErrorKinds
 from airflow_provider_flinksp.core.transport.settings import ConnectionSettings
@@ -28,6 +28,7 @@ from airflow_provider_flinksp.lakesail.models import parse_session_job
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
+    from typing_extensions import Unpack
 
 
 class LakeSailHook(ApiHook):
@@ -52,28 +53,24 @@ class LakeSailHook(ApiHook):
         api=LakeSailApiError, connection=LakeSailConnectionError, response=LakeSailResponseError
     )
 
-    def __init__(
-        self,
-        lakesail_conn_id: str = default_conn_name,
-        *,
-        retry_limit: int | None = None,
-        retry_delay: float | None = None,
-        timeout: float | None = None,
-    ) -> None:
-        super().__init__(lakesail_conn_id, retry_limit=retry_limit, retry_delay=retry_delay, timeout=timeout)
+    connection_fields = CONNECTION_FIELDS
+    connection_form = CONNECTION_FORM
+    probe_path = "/api/org/v1/me"
+
+    def __init__(self, lakesail_conn_id: str = default_conn_name, **settings: Unpack[ApiSettings]) -> None:
+        super().__init__(lakesail_conn_id, **settings)
         self.lakesail_conn_id = lakesail_conn_id
 
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """The typed extras as form widgets on Airflow 2.11 (Airflow 3 reads ``conn-fields``)."""
-        from airflow_provider_flinksp.core.connection_form import form_widgets
+    def describe_probe(self, data: object) -> str:
+        """Who the API key belongs to, from ``GET /api/org/v1/me``.
 
-        return form_widgets(CONNECTION_FIELDS)
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """The connection form on Airflow 2.11 (Airflow 3.2+ reads it from ``get_provider_info``)."""
-        return {key.replace("-", "_"): value for key, value in CONNECTION_FORM.items()}
+        :param data: the answer
+        """
+        if not isinstance(data, dict):
+            raise LakeSailResponseError("identity should be a JSON object")
+        kind = data.get("type") or data.get("kind") or "identity"
+        name = data.get("name") or data.get("id") or "unknown"
+        return f"Connected to LakeSail as {kind} {name}"
 
     def read_settings(self, conn: Connection) -> ConnectionSettings:
         """Read and check a ``lakesail`` connection: host and API key required.
@@ -85,26 +82,27 @@ class LakeSailHook(ApiHook):
     # -- public API -------------------------------------------------------------------------
 
     def list_session_job_savepoints(self, workspace_id: str, session_id: str, job_id: str) -> SavepointList:
-        """List a session job's savepoints: the pending one (if any) and the completed ones.
+        """List a session job's savepoints.
 
         :param workspace_id: the workspace ID
         :param session_id: the Flink session ID
         :param job_id: the session job ID
+        :return: the pending one (if any) and the completed ones
         """
-        return self._request(
-            "GET", _job_path(workspace_id, session_id, job_id, "/savepoints"), SavepointList.from_api
-        )
+        path = _job_path(workspace_id, session_id, job_id, "/savepoints")
+        return self._request("GET", path, SavepointList.from_api)
 
     def trigger_session_job_savepoint(self, workspace_id: str, session_id: str, job_id: str) -> Savepoint:
-        """Trigger a savepoint of a session job; the result carries its ``trigger_nonce``.
+        """Trigger a savepoint of a session job (a POST: repeated only where the server cannot have
+        acted on it).
 
         :param workspace_id: the workspace ID
         :param session_id: the Flink session ID
         :param job_id: the session job ID
+        :return: the new savepoint, with its ``trigger_nonce``
         """
-        return self._request(
-            "POST", _job_path(workspace_id, session_id, job_id, "/savepoints"), Savepoint.from_api
-        )
+        path = _job_path(workspace_id, session_id, job_id, "/savepoints")
+        return self._request("POST", path, Savepoint.from_api)
 
     def describe_session_job(self, workspace_id: str, session_id: str, job_id: str) -> dict[str, Any]:
         """Describe a session job (its ``state`` among others), as the API returns it.
@@ -156,14 +154,6 @@ class LakeSailHook(ApiHook):
         """
         return _newest_named(self.list_session_jobs(workspace_id, session_id), name)
 
-    def test_connection(self) -> tuple[bool, str]:
-        """Check the URL and the API key with a cheap authenticated read (``GET /api/org/v1/me``)."""
-        try:
-            me = self._request("GET", "/api/org/v1/me", _identity)
-        except LakeSailError as exc:
-            return False, str(exc)
-        return True, f"Connected to LakeSail as {me}"
-
     async def a_list_session_job_savepoints(
         self, workspace_id: str, session_id: str, job_id: str
     ) -> SavepointList:
@@ -198,14 +188,6 @@ class LakeSailHook(ApiHook):
     ) -> dict[str, Any] | None:
         """Async twin of :meth:`find_session_job`."""
         return _newest_named(await self.a_list_session_jobs(workspace_id, session_id), name)
-
-    async def a_test_connection(self) -> tuple[bool, str]:
-        """Async twin of :meth:`test_connection`."""
-        try:
-            me = await self._arequest("GET", "/api/org/v1/me", _identity)
-        except LakeSailError as exc:
-            return False, str(exc)
-        return True, f"Connected to LakeSail as {me}"
 
 
 def _job_path(workspace_id: str, session_id: str, job_id: str, suffix: str) -> str:
@@ -282,11 +264,3 @@ def _newest_named(jobs: list[dict[str, Any]], name: str) -> dict[str, Any] | Non
 
     # newest createdAt wins; among equals (or without one) the later in the list
     return max(enumerate(named), key=created)[1]
-
-
-def _identity(data: object) -> str:
-    if not isinstance(data, dict):
-        raise LakeSailResponseError("identity should be a JSON object")
-    kind = data.get("type") or data.get("kind") or "identity"
-    name = data.get("name") or data.get("id") or "unknown"
-    return f"{kind} {name}"

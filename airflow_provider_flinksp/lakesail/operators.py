@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_flinksp._compat import AirflowSkipException, BaseOperator, default_deferrable
 from airflow_provider_flinksp.core.checks import as_seconds
-from airflow_provider_flinksp.exceptions import (
-    LakeSailApiError,
-    LakeSailError,
-    LakeSailResponseError,
-    LakeSailSavepointFailedError,
-)
-from airflow_provider_flinksp.lakesail.ids import check_static_ids
-from airflow_provider_flinksp.lakesail.task import LakeSailTask
+from airflow_provider_flinksp.core.latest import LatestSavepointTask
+from airflow_provider_flinksp.core.tasks import WaitingOperator
+from airflow_provider_flinksp.exceptions import LakeSailApiError, LakeSailError, LakeSailResponseError
+from airflow_provider_flinksp.lakesail.task import LakeSailSavepointTask
 
 if TYPE_CHECKING:
     from airflow.sdk.definitions.context import Context
 
     from airflow_provider_flinksp.core.models import Savepoint
-    from airflow_provider_flinksp.lakesail.waiting import WaitTarget
 
 #: What the trigger operator does when a savepoint is already pending.
 IF_PENDING = ("wait", "fail")
@@ -33,35 +26,7 @@ PENDING_REFUSALS = frozenset({400, 409})
 REFUSAL_RECHECK_SECONDS = 5.0
 
 
-class _LakeSailOperator(LakeSailTask, BaseOperator):
-    """What both operators share: the IDs, the connection and the per-task retry settings."""
-
-    template_fields: Sequence[str] = ("workspace_id", "session_id", "job_id", "lakesail_conn_id")
-
-    def __init__(
-        self,
-        *,
-        workspace_id: str,
-        session_id: str,
-        job_id: str,
-        lakesail_conn_id: str = "lakesail_default",
-        api_retry_limit: int | None = None,
-        api_retry_delay: float | None = None,
-        request_timeout: float | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.workspace_id = workspace_id
-        self.session_id = session_id
-        self.job_id = job_id
-        self.lakesail_conn_id = lakesail_conn_id
-        self.api_retry_limit = api_retry_limit
-        self.api_retry_delay = api_retry_delay
-        self.request_timeout = request_timeout
-        check_static_ids(workspace_id=workspace_id, session_id=session_id, job_id=job_id)
-
-
-class LakeSailLatestSavepointOperator(_LakeSailOperator):
+class LakeSailLatestSavepointOperator(LakeSailSavepointTask, LatestSavepointTask):
     """Push the latest restorable completed savepoint of a session job into XCom.
 
     Latest means the greatest ``triggeredAt``; savepoints without one rank below those with one,
@@ -77,32 +42,16 @@ class LakeSailLatestSavepointOperator(_LakeSailOperator):
         trigger time); a timedelta or seconds
     :param if_none: ``"fail"`` (default) or ``"skip"`` the task when nothing matches
     :param lakesail_conn_id: the Airflow connection (templated)
-    :param api_retry_limit: attempts per API call (default: the connection's extra, else 3)
-    :param api_retry_delay: first backoff in seconds (default: the connection's extra, else 1.0)
-    :param request_timeout: seconds per API request (default: the connection's extra, else 30)
+    :param kwargs: the API settings of :class:`~airflow_provider_flinksp.core.tasks.ApiTask`
     """
 
-    template_fields: Sequence[str] = (
-        "workspace_id",
-        "session_id",
-        "job_id",
-        "trigger_nonce",
-        "lakesail_conn_id",
-    )
+    template_fields = ("workspace_id", "session_id", "job_id", "trigger_nonce", "lakesail_conn_id")
     ui_color = "#dff5e1"
 
     def __init__(
-        self,
-        *,
-        trigger_nonce: str | None = None,
-        trigger_types: Collection[str] | None = None,
-        max_age: timedelta | float | None = None,
-        if_none: str = "fail",
-        **kwargs: Any,
+        self, *, trigger_nonce: str | None = None, trigger_types: Collection[str] | None = None, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        if if_none not in ("fail", "skip"):
-            raise ValueError(f'if_none must be "fail" or "skip", got {if_none!r}')
         if isinstance(trigger_types, str) or (
             trigger_types is not None and not all(isinstance(t, str) for t in trigger_types)
         ):
@@ -111,33 +60,21 @@ class LakeSailLatestSavepointOperator(_LakeSailOperator):
             )
         self.trigger_nonce = trigger_nonce
         self.trigger_types = None if trigger_types is None else [t.upper() for t in trigger_types]
-        self.max_age = None if max_age is None else timedelta(seconds=as_seconds(max_age, "max_age"))
-        self.if_none = if_none
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        """List the savepoints, choose, push the location; fail or skip when nothing matches."""
+    def _choose(self) -> tuple[Savepoint | None, str]:
         from airflow_provider_flinksp.core.selection import choose_latest
 
         savepoints = self.hook.list_session_job_savepoints(self.workspace_id, self.session_id, self.job_id)
-        chosen, found = choose_latest(
+        return choose_latest(
             savepoints.completed,
             trigger_nonce=self.trigger_nonce or None,
             trigger_types=self.trigger_types,
             max_age=self.max_age,
             now=datetime.now(timezone.utc),
         )
-        if chosen is None:
-            message = f"No savepoint of job {self._job} to choose: {found}"
-            if self.if_none == "skip":
-                raise AirflowSkipException(message)
-            raise LakeSailError(message)
-        self.log.info("Chose savepoint %s at %s (%s)", chosen.describe(), chosen.location, found)
-        context["ti"].xcom_push(key="savepoint_location", value=chosen.location)
-        self._publish(context, chosen.to_dict())
-        return chosen.to_dict()
 
 
-class LakeSailTriggerSavepointOperator(_LakeSailOperator):
+class LakeSailTriggerSavepointOperator(LakeSailSavepointTask, WaitingOperator):
     """Trigger a savepoint of a session job; optionally wait until it completed.
 
     The POST is made in the worker (never in the triggerer), and the savepoint's nonce is pushed
@@ -160,12 +97,11 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
     :param nonce_grace_period: how long the new savepoint may be missing from both lists
     :param deferrable: wait in the triggerer (default: Airflow's ``[operators] default_deferrable``)
     :param lakesail_conn_id: the Airflow connection (templated)
-    :param api_retry_limit: attempts per API call (default: the connection's extra, else 3; a POST is
-        repeated only where the server cannot have acted on it)
-    :param api_retry_delay: first backoff in seconds (default: the connection's extra, else 1.0)
-    :param request_timeout: seconds per API request (default: the connection's extra, else 30)
+    :param kwargs: the API settings of :class:`~airflow_provider_flinksp.core.tasks.ApiTask` (a POST
+        is repeated only where the server cannot have acted on it)
     """
 
+    template_fields: Sequence[str] = ("workspace_id", "session_id", "job_id", "lakesail_conn_id")
     ui_color = "#fff2cc"
 
     def __init__(
@@ -173,10 +109,7 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
         *,
         wait_for_completion: bool = False,
         if_pending: str = "wait",
-        poll_interval: timedelta | float = 10.0,
-        timeout: timedelta | float = timedelta(hours=1),
         nonce_grace_period: timedelta | float = timedelta(minutes=2),
-        deferrable: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -184,12 +117,7 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
             raise ValueError(f'if_pending must be "wait" or "fail", got {if_pending!r}')
         self.wait_for_completion = wait_for_completion
         self.if_pending = if_pending
-        self.poll_interval = as_seconds(poll_interval, "poll_interval")
-        if not self.poll_interval > 0:
-            raise ValueError(f"poll_interval must be more than 0 seconds, got {poll_interval!r}")
-        self.timeout = as_seconds(timeout, "timeout")
         self.nonce_grace_period = as_seconds(nonce_grace_period, "nonce_grace_period")
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
 
     def execute(self, context: Context) -> dict[str, Any] | None:
         """Wait out a pending savepoint if need be, POST once, push the nonce, then return or wait."""
@@ -229,32 +157,13 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
                         raise
                     self.log.info("The savepoint was refused while another is pending: %s", exc)
             self._on_pending(pending[0])
-            target = WaitTarget(*ids)
-            if self.deferrable:
-                self._defer_until_done(
-                    target,
-                    deadline=deadline,
-                    poll_interval=self.poll_interval,
-                    method_name="execute_after_pending",
-                    kwargs={"deadline": deadline},
-                )
-            self._wait_in_worker(target, deadline)
+            self._wait(
+                WaitTarget(*ids),
+                deadline=deadline,
+                method_name="execute_after_pending",
+                kwargs={"deadline": deadline},
+            )
         return self._after_trigger(context, triggered, deadline)
-
-    def _wait_in_worker(self, target: WaitTarget, deadline: float) -> dict[str, Any] | None:
-        """Poll in this process until ``target`` is reached; its savepoint's dict, or raise."""
-        from airflow_provider_flinksp.core.waiting import poll
-        from airflow_provider_flinksp.lakesail.waiting import check
-
-        verdict = poll(
-            functools.partial(check, self.hook, target),
-            deadline=deadline,
-            poll_interval=self.poll_interval,
-            progress=self.progress,
-            failed=LakeSailSavepointFailedError,
-            timed_out=LakeSailError,
-        )
-        return verdict.savepoint
 
     def _pending(self, ids: tuple[str, str, str]) -> list[Savepoint]:
         """The pending savepoint, if any; a transient error says nothing (the POST then decides)."""
@@ -304,14 +213,7 @@ class LakeSailTriggerSavepointOperator(_LakeSailOperator):
             triggered.trigger_nonce,
             started + self.nonce_grace_period,
         )
-        if self.deferrable:
-            self._defer_until_done(
-                target,
-                deadline=deadline,
-                poll_interval=self.poll_interval,
-                kwargs={"nonce": triggered.trigger_nonce},
-            )
-        savepoint = self._wait_in_worker(target, deadline)
+        savepoint = self._wait(target, deadline=deadline, kwargs={"nonce": triggered.trigger_nonce}).savepoint
         self._publish(context, savepoint)
         return savepoint
 

@@ -1,11 +1,13 @@
-"""What every LakeSail task shares: its IDs and connection, the hook made lazily, and the
-deferral to :class:`~airflow_provider_flinksp.lakesail.triggers.LakeSailSavepointTrigger`."""
+"""What every LakeSail task shares: its workspace, session and connection, its hook and trigger,
+its errors, and the savepoint assets its results are published to."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_flinksp.core.tasks import HookTask
+from airflow_provider_flinksp.core.tasks import ApiTask
+from airflow_provider_flinksp.exceptions import LakeSailError, LakeSailSavepointFailedError
+from airflow_provider_flinksp.lakesail.ids import check_static_ids
 
 if TYPE_CHECKING:
     from airflow_provider_flinksp.core.waiting import Verdict
@@ -13,66 +15,54 @@ if TYPE_CHECKING:
     from airflow_provider_flinksp.lakesail.waiting import WaitTarget
 
 
-class LakeSailTask(HookTask):
-    """Mixin for the LakeSail sensors and operators."""
+class LakeSailTask(ApiTask):
+    """Base of the LakeSail sensors and operators: waits for savepoints unless a subclass says else.
 
-    workspace_id: str
-    session_id: str
-    job_id: str
-    lakesail_conn_id: str
-    api_retry_limit: int | None
-    api_retry_delay: float | None
-    request_timeout: float | None
+    :param workspace_id: the workspace ID (templated)
+    :param session_id: the Flink session ID (templated)
+    :param lakesail_conn_id: the Airflow connection (templated)
+    """
+
+    conn_id_attr = "lakesail_conn_id"
+    hook_path = "airflow_provider_flinksp.lakesail.hook.LakeSailHook"
+    trigger_path = "airflow_provider_flinksp.lakesail.triggers.LakeSailSavepointTrigger"
+    error = LakeSailError
+    failed_error = LakeSailSavepointFailedError
     hook: LakeSailHook
 
-    def make_hook(self) -> LakeSailHook:
-        """The LakeSail hook with the task's connection and retry settings."""
-        from airflow_provider_flinksp.lakesail.hook import LakeSailHook
+    def __init__(
+        self, *, workspace_id: str, session_id: str, lakesail_conn_id: str = "lakesail_default", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.workspace_id = workspace_id
+        self.session_id = session_id
+        self.lakesail_conn_id = lakesail_conn_id
+        check_static_ids(workspace_id=workspace_id, session_id=session_id)
 
-        return LakeSailHook(
-            self.lakesail_conn_id,
-            retry_limit=self.api_retry_limit,
-            retry_delay=self.api_retry_delay,
-            timeout=self.request_timeout,
-        )
+    def _check(self, target: WaitTarget) -> Verdict:
+        from airflow_provider_flinksp.lakesail.waiting import check
+
+        return check(self.hook, target)
+
+
+class LakeSailJobTask(LakeSailTask):
+    """A LakeSail task about one session job.
+
+    :param job_id: the session job ID (templated)
+    """
+
+    def __init__(self, *, job_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        check_static_ids(job_id=job_id)
 
     @property
     def _job(self) -> str:
         return f"{self.workspace_id}/{self.session_id}/{self.job_id}"
 
-    def _defer_until_done(
-        self,
-        target: WaitTarget,
-        *,
-        deadline: float,
-        poll_interval: float,
-        method_name: str = "execute_complete",
-        kwargs: dict[str, Any] | None = None,
-    ) -> NoReturn:
-        """Hand the wait for ``target`` to the LakeSail trigger.
 
-        :param target: what to wait for
-        :param deadline: absolute wall-clock deadline, epoch seconds
-        :param poll_interval: seconds between two checks
-        :param method_name: the method the task resumes in
-        :param kwargs: extra keyword arguments for that method
-        """
-        from airflow_provider_flinksp.lakesail.triggers import LakeSailSavepointTrigger
-
-        trigger = LakeSailSavepointTrigger(
-            workspace_id=target.workspace_id,
-            session_id=target.session_id,
-            job_id=target.job_id,
-            deadline=deadline,
-            trigger_nonce=target.trigger_nonce,
-            grace_deadline=target.grace_deadline,
-            poll_interval=poll_interval,
-            lakesail_conn_id=self.lakesail_conn_id,
-            retry_limit=self.api_retry_limit,
-            retry_delay=self.api_retry_delay,
-            request_timeout=self.request_timeout,
-        )
-        self.defer_to(trigger, deadline=deadline, method_name=method_name, kwargs=kwargs)
+class LakeSailSavepointTask(LakeSailJobTask):
+    """A LakeSail task about one session job's savepoints, which it publishes to assets."""
 
     def _publish(self, context: Any, savepoint: dict[str, Any] | None) -> None:
         """Attach the savepoint to the events of this job's savepoint assets among the outlets.
@@ -86,22 +76,3 @@ class LakeSailTask(HookTask):
 
             ids = (self.workspace_id, self.session_id, self.job_id)
             record_savepoint_event(context, outlets, ids, savepoint, self.log)
-
-    def _read_event(self, event: object, *, sensor: bool, nonce: str | None = None) -> Verdict:
-        """Check a LakeSail trigger's event on resume; the successful verdict, or raise.
-
-        :param event: what the trigger sent
-        :param sensor: a timeout is a sensor timeout (else a LakeSailError)
-        :param nonce: the savepoint awaited, if one was
-        """
-        from airflow_provider_flinksp.core.events import read_event
-        from airflow_provider_flinksp.exceptions import LakeSailError, LakeSailSavepointFailedError
-
-        return read_event(
-            event,
-            self.log,
-            timeout_is_sensor_timeout=sensor,
-            error=LakeSailError,
-            failed_error=LakeSailSavepointFailedError,
-            nonce=nonce,
-        )

@@ -14,6 +14,14 @@ from airflow_provider_flinksp.testing.fake import FakeLakeSail
 from airflow_provider_flinksp.testing.state import PENDING_POLICIES
 
 DEMO_IDS = ("WS1", "SESS1", "JOB1")
+#: The numeric options: flags, destination, type, default, help.
+NUMERIC_OPTIONS: tuple[tuple[tuple[str, ...], str, type[float] | type[int], float | None, str], ...] = (
+    (("--savepoint-duration", "--duration"), "duration", float, 5.0, "seconds a savepoint stays pending"),
+    (("--periodic",), "periodic", float, None, "seconds between periodic savepoints"),
+    (("--job-start-delay",), "job_start_delay", float, 0.5, "seconds a created session job is PENDING"),
+    (("--history",), "history", int, None, "keep only the newest N completed"),
+    (("--appear-delay",), "appear_delay", float, 0.0, "seconds before a trigger is listed"),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,40 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     parser.add_argument("--token", default="test-token", help="bearer token clients must send")
     parser.add_argument(
-        "--savepoint-duration",
-        "--duration",
-        dest="duration",
-        metavar="SECONDS",
-        type=float,
-        default=5.0,
-        help="seconds a savepoint stays pending",
-    )
-    parser.add_argument(
-        "--periodic", metavar="SECONDS", type=float, default=None, help="seconds between periodic savepoints"
-    )
-    parser.add_argument(
         "--pending-policy",
         choices=PENDING_POLICIES,
         default="409",
         help="a manual savepoint while one is pending: refused with 409 or 400, or queued (202)",
     )
-    parser.add_argument(
-        "--job-start-delay",
-        metavar="SECONDS",
-        type=float,
-        default=0.5,
-        help="seconds a created session job is PENDING",
-    )
-    parser.add_argument(
-        "--history", metavar="N", type=int, default=None, help="keep only the newest N completed"
-    )
-    parser.add_argument(
-        "--appear-delay",
-        metavar="SECONDS",
-        type=float,
-        default=0.0,
-        help="seconds before a trigger is listed",
-    )
+    for flags, dest, kind, default, meaning in NUMERIC_OPTIONS:
+        metavar = "N" if kind is int else "SECONDS"
+        parser.add_argument(*flags, dest=dest, metavar=metavar, type=kind, default=default, help=meaning)
     return parser
 
 

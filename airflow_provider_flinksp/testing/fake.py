@@ -8,13 +8,46 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from airflow_provider_flinksp.testing.faults import Fault, FaultPlan, RandomFaults
 from airflow_provider_flinksp.testing.job import FLINK_PREFIX, FakeJob
 from airflow_provider_flinksp.testing.records import Arrival, RecordedRequest, RequestLog
 from airflow_provider_flinksp.testing.server import ApiServer
 from airflow_provider_flinksp.testing.state import PENDING_POLICIES, FakeState
+
+T = TypeVar("T")
+
+
+class _StateSetting(Generic[T]):
+    """A setting the fake keeps in its :class:`FakeState`, read and set through the fake.
+
+    :param doc: the attribute's docstring
+    :param choices: the values it may take (None: any)
+    """
+
+    def __init__(self, doc: str, *, choices: Sequence[T] | None = None) -> None:
+        self.__doc__ = doc
+        self.choices = choices
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, fake: None, owner: type) -> _StateSetting[T]: ...
+    @overload
+    def __get__(self, fake: FakeLakeSail, owner: type) -> T: ...
+    def __get__(self, fake: FakeLakeSail | None, owner: type) -> T | _StateSetting[T]:
+        if fake is None:
+            return self
+        value: T = getattr(fake.state, self.name)
+        return value
+
+    def __set__(self, fake: FakeLakeSail, value: T) -> None:
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"{self.name} must be one of {tuple(self.choices)}, got {value!r}")
+        setattr(fake.state, self.name, value)
 
 
 class FakeLakeSail:
@@ -143,43 +176,18 @@ class FakeLakeSail:
         if self._httpd is not None:
             self._httpd.token = value
 
-    @property
-    def clock(self) -> Callable[[], float]:
-        """The time source (epoch seconds); assign another to change it."""
-        return self.state.clock
-
-    @clock.setter
-    def clock(self, value: Callable[[], float]) -> None:
-        self.state.clock = value
-
-    @property
-    def savepoint_duration(self) -> float:
-        """Seconds a savepoint stays pending (jobs may override it); settable."""
-        return self.state.savepoint_duration
-
-    @savepoint_duration.setter
-    def savepoint_duration(self, value: float) -> None:
-        self.state.savepoint_duration = value
-
-    @property
-    def appear_delay(self) -> float:
-        """Seconds before a triggered savepoint is listed (jobs may override it); settable."""
-        return self.state.appear_delay
-
-    @appear_delay.setter
-    def appear_delay(self, value: float) -> None:
-        self.state.appear_delay = value
-
-    @property
-    def pending_policy(self) -> str:
-        """``"409"``, ``"400"`` or ``"queue"``: see the constructor; settable."""
-        return self.state.pending_policy
-
-    @pending_policy.setter
-    def pending_policy(self, value: str) -> None:
-        if value not in PENDING_POLICIES:
-            raise ValueError(f"pending_policy must be one of {PENDING_POLICIES}, got {value!r}")
-        self.state.pending_policy = value
+    clock: _StateSetting[Callable[[], float]] = _StateSetting(
+        "The time source (epoch seconds); assign another to change it."
+    )
+    savepoint_duration: _StateSetting[float] = _StateSetting(
+        "Seconds a savepoint stays pending (jobs may override it); settable."
+    )
+    appear_delay: _StateSetting[float] = _StateSetting(
+        "Seconds before a triggered savepoint is listed (jobs may override it); settable."
+    )
+    pending_policy: _StateSetting[str] = _StateSetting(
+        '``"409"``, ``"400"`` or ``"queue"``: see the constructor; settable.', choices=PENDING_POLICIES
+    )
 
     # ------------------------------------------------------------------ sessions, jobs and savepoints
 
