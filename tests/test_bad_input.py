@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import io
 import json
 from collections.abc import Iterator
@@ -30,7 +29,8 @@ from airflow_provider_flinksp.operators import (
 )
 from airflow_provider_flinksp.sensors import LakeSailSavepointSensor
 from airflow_provider_flinksp.testing import FakeLakeSail
-from tests.conftest import REPO, bearer, set_body_cap
+from tests.conftest import bearer, set_body_cap
+from tests.dag_runs import load_module
 
 IDS = ("WS1", "SESS1", "JOB1")
 ID_NAMES = ("workspace_id", "session_id", "job_id")
@@ -149,14 +149,7 @@ def test_templated_ids_pass_dag_parse(cls: type) -> None:
 @pytest.fixture(scope="module")
 def template_dag() -> ModuleType:
     """tests/dags/faults_bad_template.py, parsed once."""
-    spec = importlib.util.spec_from_file_location(
-        "faults_bad_template", REPO / "tests/dags/faults_bad_template.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module("faults_bad_template.py")
 
 
 @pytest.mark.parametrize(
