@@ -359,23 +359,6 @@ def test_dag_run_never_shows_token(
 # -- TLS and plain http --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("extra", "expected"),
-    [
-        ({}, True),
-        ({"verify": True}, True),
-        ({"verify": "true"}, True),
-        ({"verify": False}, False),
-        ({"verify": "false"}, False),
-        ({"verify": "/etc/ssl/ca.pem"}, "/etc/ssl/ca.pem"),
-    ],
-)
-def test_verify_setting(extra: dict[str, Any], expected: Any) -> None:
-    """``verify`` is on unless the extra switches it off or names a CA bundle."""
-    settings = LakeSailHook().read_settings(conn_like(new_token(), extra=extra))
-    assert settings.verify == expected
-
-
 def _plain_http_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if "plain http" in r.getMessage()]
 
