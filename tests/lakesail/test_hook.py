@@ -19,6 +19,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import requests
 
 from airflow_provider_flinksp._compat import AIRFLOW_V3, BaseHook
 from airflow_provider_flinksp.core import hook as base_hook
@@ -217,8 +218,14 @@ def respond(status: int, body: bytes = b"", **headers: str) -> bytes:
 def test_requests_carry_the_bearer_and_no_body(wire: str, raw: Raw) -> None:
     raw.answer = respond(200, json.dumps(EMPTY_LIST).encode(), Content_Type="application/json")
     assert call(wire, LIST) == SavepointList()
-    raw.answer = respond(202, b'{"triggerType": "MANUAL", "triggerNonce": "n1"}')
-    assert call(wire, TRIGGER).trigger_nonce == "n1"
+    triggered = {
+        "location": None,
+        "triggerType": "MANUAL",
+        "triggerNonce": "n1",
+        "triggeredAt": "2026-11-27T06:15:45.123Z",
+    }
+    raw.answer = respond(202, json.dumps(triggered).encode())
+    assert call(wire, TRIGGER).to_dict() == triggered
     for (method, target, headers, body), expected in zip(raw.seen, ["GET", "POST"], strict=True):
         assert (method, target, body) == (expected, LIST_PATH, b"")
         assert headers["host"] == raw.url.removeprefix("http://")
@@ -244,6 +251,7 @@ def test_same_results_on_both_wires(wire: str, monkeypatch: pytest.MonkeyPatch) 
         assert pending.find(nonce) == ("pending", pending.pending[0])
         job = call(wire, DESCRIBE)
         assert job == sync.describe_session_job(*IDS)
+        assert job == requests.get(srv.url + JOB_PATH, headers={"Authorization": "Bearer twin-token"}).json()
         assert job["state"] == "RUNNING"
         me = call(wire, "test_connection")
         assert me == sync.test_connection()
@@ -287,6 +295,7 @@ def test_test_connection_false_when_nobody_listens(
     ok, message = call(wire, "test_connection")
     assert ok is False
     assert "could not connect" in message
+    assert ME_PATH in message
 
 
 def test_wrong_token_is_a_single_401(wire: str, conn: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> None:
