@@ -5,16 +5,17 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 _HOME = tempfile.mkdtemp(prefix="flinksp-airflow-home-")
 os.environ["AIRFLOW_HOME"] = _HOME
-os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO)
+# dag.test() needs the DAG file inside the dags folder; tests/dags/examples links to dags_examples/.
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "tests" / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-os.environ["AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX"] = "glob"  # for the repository's .airflowignore
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME}/airflow.db"
 if version("apache-airflow").startswith("2."):
@@ -24,7 +25,8 @@ os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
 import pytest  # noqa: E402
 
 from airflow_provider_flinksp.testing import FakeLakeSail  # noqa: E402
-from tests.flink_playback import Playback  # noqa: E402
+from tests.dag_runs import OUTCOMES_ENV, Run, load_dag, run_once  # noqa: E402
+from tests.flink_backend.playback import Playback  # noqa: E402
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -59,6 +61,21 @@ def lakesail_conn(fake: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> str:
     )
     monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", value)
     return "lakesail_default"
+
+
+@pytest.fixture
+def run_dag(airflow_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Run]:
+    """``run_dag(file, dag_id="dag", env={...}, **conf)``: set ``env``, import the DAG file of
+    tests/dags, ``dag.test()`` it with ``conf`` and read the run back (states, XComs, records)."""
+    outcomes = tmp_path / "outcomes.jsonl"
+    monkeypatch.setenv(OUTCOMES_ENV, str(outcomes))
+
+    def run(file_name: str, dag_id: str = "dag", *, env: dict[str, object] | None = None, **conf: Any) -> Run:
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, str(value))
+        return run_once(load_dag(file_name, dag_id), outcomes, **conf)
+
+    return run
 
 
 def set_body_cap(monkeypatch: pytest.MonkeyPatch, size: int) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ast
 import importlib
-import importlib.util
 import json
 import socket
 import time
@@ -21,6 +20,7 @@ from airflow_provider_flinksp._compat import AIRFLOW_V3
 from airflow_provider_flinksp.testing import FakeLakeSail, format_timestamp
 from airflow_provider_flinksp.testing.asset_runs import consuming, recorded_events, register_assets
 from tests.conftest import REPO
+from tests.dag_runs import Run, load_dag, run_once
 
 EXAMPLES = REPO / "dags_examples"
 JOB1 = ("WS1", "SESS1", "JOB1")
@@ -223,51 +223,22 @@ def test_example_serializes(examples: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- end to end
 
 
-def load_example(file_name: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("LAKESAIL_EXAMPLE_POLL_SECONDS", "0.1")
-    path = EXAMPLES / file_name
-    spec = importlib.util.spec_from_file_location(f"example_{path.stem}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.dag
-
-
-def read_xcoms(dag_run: Any) -> dict[tuple[str, str], Any]:
-    """Every XCom of a DAG run, from the metadata DB, keyed by (task_id, key)."""
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    try:
-        from airflow.models.xcom import XComModel as XCom  # Airflow 3
-    except ImportError:
-        from airflow.models.xcom import XCom  # Airflow 2.11
-
-    query = select(XCom.task_id, XCom.key, XCom.value).where(
-        XCom.dag_id == dag_run.dag_id, XCom.run_id == dag_run.run_id
-    )
-    with create_session() as session:
-        return {(row.task_id, row.key): XCom.deserialize_value(row) for row in session.execute(query)}
-
-
-def states(dag_run: Any) -> dict[str, str]:
-    return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-
-
 @pytest.fixture
-def job(fake: FakeLakeSail, lakesail_conn: str, airflow_db: str) -> FakeLakeSail:
-    return fake
+def run_example(run_dag: Callable[..., Run], lakesail_conn: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``run_example(file stem, **conf)``: one example DAG run by dag.test() against ``fake``."""
+    monkeypatch.setenv("LAKESAIL_EXAMPLE_POLL_SECONDS", "0.1")
+    return lambda stem, **conf: run_dag(f"examples/{stem}.py", **conf)
 
 
-def test_upgrade_example_runs(job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_upgrade_example_runs(fake: FakeLakeSail, run_example: Any) -> None:
+    job = fake
     job.add_job("WS2", "SESS1", "JOB1")  # another job: its savepoints must not be mixed in
     job.trigger("WS2", "SESS1", "JOB1")
-    upgrade = load_example("lakesail_savepoint_upgrade.py", monkeypatch)
+    upgrade = load_dag("examples/lakesail_savepoint_upgrade.py")
     register_assets(upgrade)
-    dag_run = upgrade.test()
-    assert states(dag_run) == dict.fromkeys(EXPECTED["lakesail_savepoint_upgrade"], "success")
-    xcoms = read_xcoms(dag_run)
+    run = run_once(upgrade)
+    assert run.states == dict.fromkeys(EXPECTED["lakesail_savepoint_upgrade"], "success")
+    xcoms = run.xcoms
     nonce = xcoms[("trigger_savepoint", "trigger_nonce")]
     completed = job.savepoints(*JOB1)["completed"]
     assert [sp["triggerNonce"] for sp in completed] == [nonce]
@@ -294,9 +265,9 @@ def test_upgrade_example_runs(job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
     assert events[-1].extra == xcoms[("push_latest", "return_value")]
     # ... and the DAG scheduled on that asset restores a standby job from the event's location
     with consuming("lakesail://WS1/SESS1/JOB1"):
-        consumer_run = load_example("lakesail_restore_on_new_savepoint.py", monkeypatch).test()
-    assert states(consumer_run) == dict.fromkeys(EXPECTED["lakesail_restore_on_new_savepoint"], "success")
-    consumer = read_xcoms(consumer_run)
+        consumer_run = run_example("lakesail_restore_on_new_savepoint")
+    assert consumer_run.states == dict.fromkeys(EXPECTED["lakesail_restore_on_new_savepoint"], "success")
+    consumer = consumer_run.xcoms
     assert consumer[("savepoint_from_event", "return_value")] == location
     standby = consumer[("restore_from_savepoint", "return_value")]
     assert standby["state"] == "RUNNING"
@@ -306,25 +277,21 @@ def test_upgrade_example_runs(job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
     }
 
 
-def test_restore_on_new_savepoint_without_an_event_fails_saying_why(
-    job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    dag_run = load_example("lakesail_restore_on_new_savepoint.py", monkeypatch).test()
-    assert states(dag_run) == {"savepoint_from_event": "failed", "restore_from_savepoint": "upstream_failed"}
-    assert job.count("POST") == 0
+def test_restore_example_without_an_event_fails_saying_why(fake: FakeLakeSail, run_example: Any) -> None:
+    run = run_example("lakesail_restore_on_new_savepoint")
+    assert run.states == {"savepoint_from_event": "failed", "restore_from_savepoint": "upstream_failed"}
+    assert fake.count("POST") == 0
 
 
-def test_upgrade_example_takes_its_ids_from_params(
-    job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_upgrade_example_takes_its_ids_from_params(fake: FakeLakeSail, run_example: Any) -> None:
+    job = fake
     job.add_job("WS2", "SESS2", "JOB7")
-    conf = {"workspace_id": "WS2", "session_id": "SESS2", "job_id": "JOB7"}
-    dag_run = load_example("lakesail_savepoint_upgrade.py", monkeypatch).test(run_conf=conf)
-    assert set(states(dag_run).values()) == {"success"}
+    run = run_example("lakesail_savepoint_upgrade", workspace_id="WS2", session_id="SESS2", job_id="JOB7")
+    assert set(run.states.values()) == {"success"}
     assert job.triggered_count("WS2", "SESS2", "JOB7") == 1
     assert job.triggered_count(*JOB1) == 0
     location = job.savepoints("WS2", "SESS2", "JOB7")["completed"][0]["location"]
-    new_id = read_xcoms(dag_run)[("restore_from_savepoint", "job_id")]
+    new_id = run.xcoms[("restore_from_savepoint", "job_id")]
     assert job.job_spec("WS2", "SESS2", new_id)["flinkConfiguration"] == {
         "execution.savepoint.path": location
     }
@@ -338,15 +305,13 @@ def _periodic(age_seconds: float, location: str) -> dict[str, str]:
     }
 
 
-def test_periodic_gate_example_waits_then_maintains(
-    job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_periodic_gate_example_waits_then_maintains(fake: FakeLakeSail, run_example: Any) -> None:
+    job = fake
     job.add_job("WS1", "SESS1", "JOB2", completed=[_periodic(600, "s3://bucket/periodic-10min")])
     job.trigger("WS1", "SESS1", "JOB2")  # a savepoint in flight: the gate waits for it
-    conf = {"job_id": "JOB2"}
-    dag_run = load_example("lakesail_periodic_gate.py", monkeypatch).test(run_conf=conf)
-    assert states(dag_run) == dict.fromkeys(EXPECTED["lakesail_periodic_gate"], "success")
-    xcoms = read_xcoms(dag_run)
+    run = run_example("lakesail_periodic_gate", job_id="JOB2")
+    assert run.states == dict.fromkeys(EXPECTED["lakesail_periodic_gate"], "success")
+    xcoms = run.xcoms
     # The manual savepoint completed while the gate waited; the operator still takes the periodic one.
     manual = job.savepoints("WS1", "SESS1", "JOB2")["completed"][-1]
     assert manual["triggerType"] == "MANUAL"
@@ -356,21 +321,19 @@ def test_periodic_gate_example_waits_then_maintains(
     assert job.count("POST") == 0
 
 
-def test_periodic_gate_example_refuses_a_stale_periodic_savepoint(
-    job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    job.add_job("WS1", "SESS1", "JOB2", completed=[_periodic(3 * 3600, "s3://bucket/periodic-3h")])
-    dag_run = load_example("lakesail_periodic_gate.py", monkeypatch).test(run_conf={"job_id": "JOB2"})
-    assert str(dag_run.state) == "failed"
-    assert states(dag_run) == {
+def test_periodic_gate_example_refuses_a_stale_savepoint(fake: FakeLakeSail, run_example: Any) -> None:
+    fake.add_job("WS1", "SESS1", "JOB2", completed=[_periodic(3 * 3600, "s3://bucket/periodic-3h")])
+    run = run_example("lakesail_periodic_gate", job_id="JOB2")
+    assert run.state == "failed"
+    assert run.states == {
         "wait_until_no_savepoint_pending": "success",
         "latest_periodic_savepoint": "failed",
         "maintenance": "upstream_failed",
     }
 
 
-def test_latest_for_restore_example_restores(job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> None:
-    job.add_job(
+def test_latest_for_restore_example_restores(fake: FakeLakeSail, run_example: Any) -> None:
+    fake.add_job(
         "WS1",
         "SESS1",
         "JOB2",
@@ -384,17 +347,15 @@ def test_latest_for_restore_example_restores(job: FakeLakeSail, monkeypatch: pyt
             _periodic(7200, "s3://bucket/older"),
         ],
     )
-    dag_run = load_example("lakesail_latest_for_restore.py", monkeypatch).test(run_conf={"job_id": "JOB2"})
-    assert states(dag_run) == {"push_latest": "success", "restore_from_savepoint": "success"}
-    assert read_xcoms(dag_run)[("restore_from_savepoint", "return_value")] == {
+    run = run_example("lakesail_latest_for_restore", job_id="JOB2")
+    assert run.states == {"push_latest": "success", "restore_from_savepoint": "success"}
+    assert run.xcoms[("restore_from_savepoint", "return_value")] == {
         "execution.savepoint.path": "s3://bucket/newest-periodic"
     }
 
 
-def test_latest_for_restore_example_skips_without_savepoints(
-    job: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    dag_run = load_example("lakesail_latest_for_restore.py", monkeypatch).test()
-    assert str(dag_run.state) == "success"
-    assert states(dag_run) == {"push_latest": "skipped", "restore_from_savepoint": "skipped"}
-    assert read_xcoms(dag_run) == {}
+def test_latest_for_restore_example_skips_without_savepoints(run_example: Any) -> None:
+    run = run_example("lakesail_latest_for_restore")
+    assert run.state == "success"
+    assert run.states == {"push_latest": "skipped", "restore_from_savepoint": "skipped"}
+    assert run.xcoms == {}

@@ -13,12 +13,8 @@ the test report (``record_property``; JUnit XML with ``--junitxml``).
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import random
-import sqlite3
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,7 +24,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_flinksp.testing import Arrival, FakeLakeSail
-from tests.conftest import REPO
+from tests.dag_runs import load_module, run_once
 
 JOB = ("WS1", "SESS1", "JOB1")
 RATE = 0.35
@@ -49,19 +45,10 @@ MODES = ("poke", "deferrable")
 FAST = [(SEEDS[0], "poke"), (SEEDS[1], "deferrable")]
 
 
-def _load_dags() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("faults_pipeline", REPO / "tests/dags/faults_pipeline.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def dags() -> ModuleType:
     """The fault DAGs, parsed once per module."""
-    return _load_dags()
+    return load_module("faults_pipeline.py")
 
 
 @dataclass
@@ -124,15 +111,6 @@ def suite_log(record_testsuite_property: Callable[[str, object], None]) -> Itera
     record_testsuite_property("faults_served_total", sum(kinds.values()))
 
 
-def _xcoms(db_dir: str, dag_id: str, run_id: str) -> dict[tuple[str, str], Any]:
-    """Every XCom of a run, read straight from the metadata DB (the same on Airflow 2 and 3)."""
-    with sqlite3.connect(f"{db_dir}/airflow.db") as db:
-        rows = db.execute(
-            "SELECT task_id, key, value FROM xcom WHERE dag_id = ? AND run_id = ?", (dag_id, run_id)
-        ).fetchall()
-    return {(task_id, key): json.loads(value) for task_id, key, value in rows}
-
-
 def _run_and_check(
     dags: ModuleType,
     dag_id: str,
@@ -141,13 +119,9 @@ def _run_and_check(
     tally: FaultTally,
 ) -> dict[str, Any]:
     """Run one DAG; check it succeeded with the triggered savepoint; return the run's numbers."""
-    started = time.monotonic()
-    run = dags.DAGS[dag_id].test()
-    elapsed = time.monotonic() - started
-    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
-    assert run.state == "success", f"{dag_id}: {states}; faults {dict(tally.faults)}"
-
-    xcoms = _xcoms(db_dir, dag_id, run.run_id)
+    run = run_once(dags.DAGS[dag_id])
+    assert run.state == "success", f"{dag_id}: {run.states}; faults {dict(tally.faults)}"
+    xcoms = run.xcoms
     nonce = xcoms[("trigger", "trigger_nonce")]
     assert nonce, "the trigger task pushed no nonce"
     completed = fake.savepoints(*JOB)["completed"]
@@ -164,7 +138,7 @@ def _run_and_check(
     for kind in ("503", "429", "reset"):
         assert statuses[kind] == tally.faults[kind], (kind, statuses, tally.faults)
     return {
-        "elapsed_s": round(elapsed, 2),
+        "elapsed_s": round(run.seconds, 2),
         "requests": len(tally.arrivals),
         "faults_served": tally.served,
         "faults_by_kind": dict(tally.faults),

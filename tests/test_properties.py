@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 
 from airflow_provider_flinksp import hooks
 from airflow_provider_flinksp.core.models import Savepoint, SavepointList
-from airflow_provider_flinksp.core.selection import choose_latest
 from airflow_provider_flinksp.core.transport.policy import parse_retry_after
 from airflow_provider_flinksp.core.transport.settings import ConnectionSettings
 from airflow_provider_flinksp.exceptions import LakeSailApiError, LakeSailResponseError
@@ -252,56 +251,3 @@ def test_savepoint_list_round_trip(data: dict[str, Any]) -> None:
     given_back = parsed.to_dict()  # type: ignore[attr-defined]
     assert given_back == {key: [full(item) for item in data[key]] for key in ("pending", "completed")}
     assert SavepointList.from_api(given_back) == parsed
-
-
-# -- choose_latest does not depend on order ------------------------------------------------------------
-
-utc_times = st.datetimes(
-    min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(timezone.utc)
-)
-savepoints = st.builds(
-    Savepoint,
-    trigger_type=st.sampled_from(TYPES),
-    location=st.none() | st.sampled_from(("s3://b/1", "s3://b/2", "s3://b/3")),
-    trigger_nonce=st.none() | st.sampled_from(("n1", "n2")),
-    triggered_at=st.none() | utc_times,
-)
-#: Distinct trigger times (so at most one savepoint without one).
-distinct_lists = st.lists(savepoints, max_size=8, unique_by=lambda sp: sp.triggered_at)
-filters = st.fixed_dictionaries(
-    {
-        "trigger_nonce": st.none() | st.sampled_from(("n1", "n2")),
-        "trigger_types": st.none() | st.lists(st.sampled_from(TYPES), max_size=3),
-        "max_age": st.none() | st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=4000)),
-    }
-)
-NOW = datetime(2030, 6, 1, tzinfo=timezone.utc)
-
-
-@PROPERTY
-@given(st.data(), distinct_lists, filters)
-def test_choose_latest_ignores_order(
-    data: st.DataObject, completed: list[Savepoint], chosen_by: dict[str, Any]
-) -> None:
-    """Any permutation of a list with distinct trigger times gives the same choice and the same
-    explanation; the choice is the newest restorable match (or nothing)."""
-    permuted = data.draw(st.permutations(completed))
-    first = choose_latest(completed, now=NOW, **chosen_by)
-    assert choose_latest(permuted, now=NOW, **chosen_by) == first
-
-    matching = [
-        sp
-        for sp in completed
-        if sp.location
-        and (chosen_by["trigger_nonce"] is None or sp.trigger_nonce == chosen_by["trigger_nonce"])
-        and (chosen_by["trigger_types"] is None or sp.trigger_type in chosen_by["trigger_types"])
-    ]
-    newest = max(matching, key=lambda sp: (sp.triggered_at is not None, sp.triggered_at or NOW), default=None)
-    max_age = chosen_by["max_age"]
-    if (
-        newest is not None
-        and max_age is not None
-        and (newest.triggered_at is None or NOW - newest.triggered_at > max_age)
-    ):
-        newest = None
-    assert first[0] == newest

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import itertools
 import json
 import time
@@ -34,7 +33,7 @@ from airflow_provider_flinksp.operators import (
 from airflow_provider_flinksp.sensors import LakeSailSavepointSensor
 from airflow_provider_flinksp.testing import FakeLakeSail
 from airflow_provider_flinksp.triggers import LakeSailSavepointTrigger
-from tests.conftest import REPO
+from tests.dag_runs import load_module
 
 IDS = {"workspace_id": "WS1", "session_id": "SESS1", "job_id": "JOB1"}
 TARGETS = ("hook", "sensor", "latest", "trigger_operator", "trigger")
@@ -395,19 +394,10 @@ def test_trigger_budget(
     assert arrivals.count() == 3 * len(polls)
 
 
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, REPO / f"tests/dags/{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def budget_dags() -> Iterator[ModuleType]:
     """tests/dags/faults_budget.py, parsed once."""
-    return _load("faults_budget")
+    return load_module("faults_budget.py")
 
 
 @pytest.mark.parametrize("error", ["503", "stall"])

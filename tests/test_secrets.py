@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib.util
 import json
 import logging
 import re
@@ -31,7 +30,7 @@ from airflow_provider_flinksp.exceptions import LakeSailError
 from airflow_provider_flinksp.hooks import LakeSailHook, aclose_async_clients
 from airflow_provider_flinksp.testing import FakeLakeSail
 from airflow_provider_flinksp.triggers import LakeSailSavepointTrigger
-from tests.conftest import REPO
+from tests.dag_runs import load_module
 
 IDS = ("WS1", "SESS1", "JOB1")
 LIST_PATH = "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1/savepoints"
@@ -283,12 +282,7 @@ def test_token_not_in_reprs(token_server: FakeLakeSail) -> None:
 @pytest.fixture(scope="module")
 def secrets_dags() -> ModuleType:
     """tests/dags/faults_secrets.py, parsed once."""
-    spec = importlib.util.spec_from_file_location("faults_secrets", REPO / "tests/dags/faults_secrets.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module("faults_secrets.py")
 
 
 def _db_rows_with(db_dir: str, needle: str) -> list[str]:
@@ -363,23 +357,6 @@ def test_dag_run_never_shows_token(
 
 
 # -- TLS and plain http --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("extra", "expected"),
-    [
-        ({}, True),
-        ({"verify": True}, True),
-        ({"verify": "true"}, True),
-        ({"verify": False}, False),
-        ({"verify": "false"}, False),
-        ({"verify": "/etc/ssl/ca.pem"}, "/etc/ssl/ca.pem"),
-    ],
-)
-def test_verify_setting(extra: dict[str, Any], expected: Any) -> None:
-    """``verify`` is on unless the extra switches it off or names a CA bundle."""
-    settings = LakeSailHook().read_settings(conn_like(new_token(), extra=extra))
-    assert settings.verify == expected
 
 
 def _plain_http_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:

@@ -1,4 +1,4 @@
-"""The three savepoint tasks that record savepoint asset events, for tests/test_lakesail_assets.py:
+"""The three savepoint tasks that record savepoint asset events, for tests/lakesail/test_assets.py:
 the trigger operator (waiting, polling), the sensor (deferred) and the latest operator, each with
 the job's savepoint asset in ``outlets``; ``other_job`` has another job's asset (no savepoint)."""
 

@@ -1,6 +1,6 @@
 """One DAG of independent ``LakeSailLatestSavepointOperator`` tasks, one per filter case.
 
-``tests/test_operators_dags.py`` runs it with ``dag.test()`` against a FakeLakeSail job
+``tests/lakesail/test_operators.py`` runs it with ``dag.test()`` against a FakeLakeSail job
 WS1/SESS1/JOB2 preloaded with completed savepoints, and reads each task's outcome from the metadata
 DB (XCom, states) and from the file the operators below append the exceptions they raise to (a skip
 reason is otherwise only in the task log, and Airflow passes no exception to ``on_skipped_callback``).

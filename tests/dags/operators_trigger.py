@@ -1,7 +1,7 @@
 """DAGs of one ``LakeSailTriggerSavepointOperator`` each: no wait, poll, deferrable, and both waits
 on a savepoint that fails.
 
-``tests/test_operators_dags.py`` runs them with ``dag.test()`` against FakeLakeSail's job
+``tests/lakesail/test_operators.py`` runs them with ``dag.test()`` against FakeLakeSail's job
 WS1/SESS1/JOB1; failures are appended to the file named by ``FLINKSP_TEST_OUTCOMES``.
 """
 

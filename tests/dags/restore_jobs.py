@@ -1,4 +1,4 @@
-"""Create a session job from a savepoint and wait for it, for tests/test_lakesail_restore_dags.py.
+"""Create a session job from a savepoint and wait for it, for tests/lakesail/test_restore_dags.py.
 
 Shaped at import time by environment variables (each has a default, so the file also parses when
 another test's ``dag.test()`` walks the DAGs folder):
@@ -8,7 +8,7 @@ another test's ``dag.test()`` walks the DAGs folder):
   (the operator returns at once and a LakeSailSessionJobSensor waits)
 - ``RESTORE_DAG_SAVEPOINT``: the savepoint location to restore from (empty: none)
 - ``RESTORE_DAG_TIMEOUT``: seconds to wait for RUNNING
-- ``RESTORE_DAG_OUT``: a file the failure callbacks append one JSON line to
+- ``FLINKSP_TEST_OUTCOMES``: a file the failure callbacks append one JSON line to
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ MODE = os.environ.get("RESTORE_DAG_MODE", "poke")
 WAIT = os.environ.get("RESTORE_DAG_WAIT", "operator")
 SAVEPOINT = os.environ.get("RESTORE_DAG_SAVEPOINT", "")
 TIMEOUT = float(os.environ.get("RESTORE_DAG_TIMEOUT", "20"))
-OUT = os.environ.get("RESTORE_DAG_OUT", "")
+OUT = os.environ.get("FLINKSP_TEST_OUTCOMES", "")
 
 
 def _on_failure(context: Any) -> None:

@@ -1,4 +1,4 @@
-"""A DAG that gates on a savepoint with :class:`LakeSailSavepointSensor`, for tests/test_sensor_dags.py.
+"""A DAG that gates on a savepoint with :class:`LakeSailSavepointSensor`, for tests/lakesail/test_sensors.py.
 
 Shaped at import time by environment variables (every one has a default, so the file also parses
 when another test's ``dag.test()`` walks the DAGs folder):
@@ -9,7 +9,7 @@ when another test's ``dag.test()`` walks the DAGs folder):
 - ``SENSOR_DAG_TIMEOUT``, ``SENSOR_DAG_GRACE``, ``SENSOR_DAG_POKE``: seconds
 - ``SENSOR_DAG_RETRIES``: the gate's task retries (default 1, with a short task ``retry_delay``, so
   that a failure that should not be retried would show quickly as a second try)
-- ``SENSOR_DAG_OUT``: a file to which the ``report`` task and the gate's failure callback append
+- ``FLINKSP_TEST_OUTCOMES``: a file to which the ``report`` task and the gate's failure callback append
   one JSON line each (nothing is written without it)
 """
 
@@ -36,7 +36,7 @@ TIMEOUT = float(os.environ.get("SENSOR_DAG_TIMEOUT", "10"))
 GRACE = float(os.environ.get("SENSOR_DAG_GRACE", "120"))
 POKE = float(os.environ.get("SENSOR_DAG_POKE", "0.2"))
 RETRIES = int(os.environ.get("SENSOR_DAG_RETRIES", "1"))
-OUT = os.environ.get("SENSOR_DAG_OUT", "")
+OUT = os.environ.get("FLINKSP_TEST_OUTCOMES", "")
 
 NONCE_TEMPLATE = "{{ ti.xcom_pull(task_ids='trigger', key='trigger_nonce') }}"
 

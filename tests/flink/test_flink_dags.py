@@ -9,17 +9,16 @@ import json
 import socket
 import struct
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from airflow_provider_flinksp.hooks import FlinkRestHook
+from tests.dag_runs import Run
 from tests.flink.cluster import FlinkCluster
 from tests.flink.support import FlinkRest, record_timing, wait_until
-from tests.test_operators_dags import OUTCOMES_ENV, Run, load_dag
 
 pytestmark = pytest.mark.integration
 
@@ -33,44 +32,9 @@ def flink_conn(flink_cluster: FlinkCluster, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.fixture
-def run_flink_dag(airflow_db: str, flink_conn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+def run_flink_dag(run_dag: Callable[..., Run], flink_conn: str) -> Callable[..., Run]:
     """Run one DAG of ``tests/dags/flink_savepoints.py`` with the given params."""
-    outcomes = tmp_path / "outcomes.jsonl"
-    monkeypatch.setenv(OUTCOMES_ENV, str(outcomes))
-
-    def run(dag_id: str, **params: str) -> FlinkRun:
-        dag = load_dag("flink_savepoints.py", dag_id)
-        dag_run = dag.test(run_conf=params)
-        return run_dag_result(dag_run, outcomes)
-
-    return run
-
-
-@dataclass
-class FlinkRun(Run):
-    """What one ``dag.test()`` left behind, and how often its ``gate`` task was rescheduled."""
-
-    gate_reschedules: int = 0
-
-
-def run_dag_result(dag_run: Any, outcomes_file: Path) -> FlinkRun:
-    """What ``run_dag`` collects, for a run already made (``dag.test`` with a conf)."""
-    from tests.test_operators_dags import read_xcoms
-    from tests.test_sensor_dags import _reschedule_count
-
-    outcomes: dict[str, dict[str, str]] = {}
-    if outcomes_file.exists():
-        for line in outcomes_file.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            outcomes[record["task_id"]] = record
-    instances = {ti.task_id: ti for ti in dag_run.get_task_instances()}
-    return FlinkRun(
-        state=str(dag_run.state),
-        task_states={task_id: str(ti.state) for task_id, ti in instances.items()},
-        xcoms=read_xcoms(dag_run),
-        outcomes=outcomes,
-        gate_reschedules=_reschedule_count(dag_run, instances["gate"]) if "gate" in instances else 0,
-    )
+    return lambda dag_id, **params: run_dag("flink_savepoints.py", dag_id, **params)
 
 
 def restored_path(rest: FlinkRest, job_id: str) -> str | None:
@@ -125,7 +89,7 @@ def test_failing_savepoint_fails_the_gate_with_flinks_cause(
         f"flink_failing_{mode}", job_id=counter_job, target_directory=(blocker / "sp").as_uri()
     )
     assert run.state == "failed"
-    assert run.task_states == {"trigger": "success", "gate": "failed"}
+    assert run.states == {"trigger": "success", "gate": "failed"}
     trigger_id = run.xcoms[("trigger", "trigger_id")]
     outcome = run.outcomes["gate"]
     assert outcome["exception"] == "FlinkSavepointFailedError"
@@ -225,7 +189,7 @@ def test_gate_waits_for_a_slow_savepoint(
         assert polls[-1] == "success"
     else:
         assert polls == []
-        assert run.gate_reschedules >= 1
+        assert run.reschedules["gate"] >= 1
 
 
 # ---------------------------------------------------------------------------- a retried trigger POST

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-RESPONSES = Path(__file__).resolve().parent / "flink" / "responses"
+RESPONSES = Path(__file__).resolve().parents[1] / "flink" / "responses"
 JOB = "b37ae5e926a0538d3e66035faac91c07"
 TRIGGER = "0123456789abcdef0123456789abcdef"
 STATUS = f"/jobs/{JOB}/savepoints/{TRIGGER}"

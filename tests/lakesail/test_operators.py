@@ -7,82 +7,22 @@ skipped tasks, from a file the DAGs append the exception's type and text to (the
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from airflow_provider_flinksp.testing import FakeLakeSail, format_timestamp
-from tests.conftest import REPO
+from tests.dag_runs import OUTCOMES_ENV, Run, load_dag, run_once
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "test-token-s3cr3t"
-OUTCOMES_ENV = "FLINKSP_TEST_OUTCOMES"
 JOB1 = ("WS1", "SESS1", "JOB1")
 JOB2 = ("WS1", "SESS1", "JOB2")
-
-
-@dataclass
-class Run:
-    """What one ``dag.test()`` left behind."""
-
-    state: str
-    task_states: dict[str, str]
-    xcoms: dict[tuple[str, str], Any]
-    outcomes: dict[str, dict[str, str]]
-
-    def message(self, task_id: str) -> str:
-        return self.outcomes[task_id]["message"]
-
-
-def load_dag(file_name: str, dag_id: str) -> Any:
-    """Import a DAG file from tests/dags (it must live under the dags folder) and return one DAG."""
-    path = REPO / "tests" / "dags" / file_name
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, dag_id) if hasattr(module, dag_id) else module.dag
-
-
-def read_xcoms(dag_run: Any) -> dict[tuple[str, str], Any]:
-    """Every XCom of a DAG run, from the metadata DB, keyed by (task_id, key)."""
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    try:
-        from airflow.models.xcom import XComModel as XCom  # Airflow 3
-    except ImportError:
-        from airflow.models.xcom import XCom  # Airflow 2.11
-
-    # Columns, not ORM objects: Airflow 2's scoped session may still hold stale XCom objects.
-    query = select(XCom.task_id, XCom.key, XCom.value).where(
-        XCom.dag_id == dag_run.dag_id, XCom.run_id == dag_run.run_id
-    )
-    with create_session() as session:
-        return {(row.task_id, row.key): XCom.deserialize_value(row) for row in session.execute(query)}
-
-
-def run_dag(dag: Any, outcomes_file: Path) -> Run:
-    """``dag.test()`` and collect states, XComs and the recorded exceptions."""
-    dag_run = dag.test()
-    outcomes: dict[str, dict[str, str]] = {}
-    if outcomes_file.exists():
-        for line in outcomes_file.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            outcomes[record["task_id"]] = record
-    return Run(
-        state=str(dag_run.state),
-        task_states={ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()},
-        xcoms=read_xcoms(dag_run),
-        outcomes=outcomes,
-    )
 
 
 def connection_json(server: FakeLakeSail) -> str:
@@ -146,7 +86,7 @@ def latest_run(airflow_db: str, tmp_path_factory: pytest.TempPathFactory) -> Lat
         server.add_job(*JOB2, completed=savepoints)
         patch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", connection_json(server))
         patch.setenv(OUTCOMES_ENV, str(outcomes))
-        run = run_dag(load_dag("operators_latest.py", "dag"), outcomes)
+        run = run_once(load_dag("operators_latest.py"), outcomes)
         methods = [request.method for request in server.requests]
     by_location = {sp["location"]: sp for sp in savepoints if "location" in sp}
     return LatestRun(run, by_location, methods)
@@ -164,7 +104,7 @@ CHOSEN = [
 @pytest.mark.parametrize(("task_id", "location"), CHOSEN)
 def test_latest_pushes_the_chosen_savepoint(latest_run: LatestRun, task_id: str, location: str) -> None:
     run = latest_run.run
-    assert run.task_states[task_id] == "success"
+    assert run.states[task_id] == "success"
     assert run.xcoms[(task_id, "savepoint_location")] == location
     expected = {"triggerNonce": None, **latest_run.savepoints[location]}
     assert run.xcoms[(task_id, "return_value")] == expected
@@ -197,7 +137,7 @@ def test_latest_pushes_the_chosen_savepoint(latest_run: LatestRun, task_id: str,
 )
 def test_latest_fails_when_nothing_matches(latest_run: LatestRun, task_id: str, fragments: list[str]) -> None:
     run = latest_run.run
-    assert run.task_states[task_id] == "failed"
+    assert run.states[task_id] == "failed"
     assert run.outcomes[task_id]["exception"] == "LakeSailError"
     for fragment in fragments:
         assert fragment in run.message(task_id)
@@ -207,7 +147,7 @@ def test_latest_fails_when_nothing_matches(latest_run: LatestRun, task_id: str, 
 
 def test_latest_if_none_skip_skips(latest_run: LatestRun) -> None:
     run = latest_run.run
-    assert run.task_states["none_skips"] == "skipped"
+    assert run.states["none_skips"] == "skipped"
     assert run.outcomes["none_skips"] == {
         "task_id": "none_skips",
         "exception": "AirflowSkipException",
@@ -223,7 +163,7 @@ def test_latest_run_as_a_whole(latest_run: LatestRun) -> None:
     assert run.state == "failed"  # the two tasks that must fail did
     assert sorted(run.outcomes) == ["none_fails", "none_skips", "recent_manual"]
     # One GET per task, never a POST; the token shows in no XCom and no message.
-    assert latest_run.methods == ["GET"] * len(run.task_states)
+    assert latest_run.methods == ["GET"] * len(run.states)
     assert TOKEN not in json.dumps([run.xcoms[key] for key in sorted(run.xcoms)])
     assert TOKEN not in json.dumps(run.outcomes)
 
@@ -248,17 +188,9 @@ def trigger_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 @pytest.fixture
-def run_trigger_dag(
-    airflow_db: str, lakesail_conn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Any:
+def run_trigger_dag(run_dag: Callable[..., Run], lakesail_conn: str) -> Callable[[str], Run]:
     """Run one of the ``operators_trigger_*`` DAGs against the ``fake`` server."""
-    outcomes = tmp_path / "outcomes.jsonl"
-    monkeypatch.setenv(OUTCOMES_ENV, str(outcomes))
-
-    def run(dag_id: str) -> Run:
-        return run_dag(load_dag("operators_trigger.py", dag_id), outcomes)
-
-    return run
+    return lambda dag_id: run_dag("operators_trigger.py", dag_id)
 
 
 def test_trigger_without_waiting(run_trigger_dag: Any, fake: FakeLakeSail, trigger_runs: list[str]) -> None:
@@ -321,7 +253,7 @@ def test_trigger_and_wait_for_a_savepoint_that_fails(
     fake.get_job(*JOB1).fail_next()
     run = run_trigger_dag(dag_id)
     assert run.state == "failed"
-    assert run.task_states == {"trigger": "failed"}
+    assert run.states == {"trigger": "failed"}
     outcome = run.outcomes["trigger"]
     assert outcome["exception"] == "LakeSailSavepointFailedError"
     nonce = run.xcoms[("trigger", "trigger_nonce")]  # pushed before the wait, so kept on failure

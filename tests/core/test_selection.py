@@ -272,30 +272,54 @@ def test_input_is_not_modified() -> None:
 
 # ---------------------------------------------------------------------------------------- properties
 
-_times = st.one_of(
-    st.none(),
-    st.integers(min_value=0, max_value=5).map(lambda minutes: NOW - timedelta(minutes=minutes)),
+_TYPES = ("MANUAL", "PERIODIC", "UNKNOWN", "UPGRADE")
+utc_times = st.datetimes(
+    min_value=datetime(2016, 1, 1), max_value=datetime(2026, 1, 1), timezones=st.just(timezone.utc)
 )
-_items = st.lists(st.tuples(_times, st.booleans(), st.sampled_from(["MANUAL", "PERIODIC"])), max_size=8)
+savepoints = st.builds(
+    Savepoint,
+    trigger_type=st.sampled_from(_TYPES),
+    location=st.none() | st.sampled_from(("s3://b/1", "s3://b/2", "s3://b/3")),
+    trigger_nonce=st.none() | st.sampled_from(("n1", "n2")),
+    triggered_at=st.none() | utc_times,
+)
+#: Distinct trigger times (so at most one savepoint without one).
+distinct_lists = st.lists(savepoints, max_size=8, unique_by=lambda sp: sp.triggered_at)
+filters = st.fixed_dictionaries(
+    {
+        "trigger_nonce": st.none() | st.sampled_from(("n1", "n2")),
+        "trigger_types": st.none() | st.lists(st.sampled_from(_TYPES), max_size=3),
+        "max_age": st.none() | st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=4000)),
+    }
+)
 
 
-@settings(max_examples=300, derandomize=True, deadline=None)
-@given(_items)
-def test_chosen_is_never_beaten_by_another_restorable_savepoint(items: list[Any]) -> None:
-    completed = [sp(f"s{i}", at, kind=kind, location=located) for i, (at, located, kind) in enumerate(items)]
-    chosen, found = choose_latest(completed, now=NOW)
-    restorable = [(i, item) for i, item in enumerate(completed) if item.location]
-    assert f"{len(completed)} completed savepoint(s), {len(restorable)} with a location" in found
-    if not restorable:
-        assert chosen is None
-        return
-    assert chosen is not None
-    index = next(i for i, item in enumerate(completed) if item is chosen)
+@settings(max_examples=200, derandomize=True, deadline=None, database=None)
+@given(st.data(), distinct_lists, filters)
+def test_choose_latest_ignores_order(
+    data: st.DataObject, completed: list[Savepoint], chosen_by: dict[str, Any]
+) -> None:
+    """Any permutation of a list with distinct trigger times gives the same choice and the same
+    explanation; the choice is the newest restorable match (or nothing)."""
+    permuted = data.draw(st.permutations(completed))
+    first = choose_latest(completed, now=NOW, **chosen_by)
+    assert choose_latest(permuted, now=NOW, **chosen_by) == first
+    restorable = sum(1 for sp in completed if sp.location)
+    assert f"{len(completed)} completed savepoint(s), {restorable} with a location" in first[1]
 
-    def rank(item: Savepoint) -> tuple[bool, datetime]:
-        return (item.triggered_at is not None, item.triggered_at or datetime.min.replace(tzinfo=timezone.utc))
-
-    for i, other in restorable:
-        if i == index:
-            continue
-        assert rank(other) < rank(chosen) or (rank(other) == rank(chosen) and i < index)
+    matching = [
+        sp
+        for sp in completed
+        if sp.location
+        and (chosen_by["trigger_nonce"] is None or sp.trigger_nonce == chosen_by["trigger_nonce"])
+        and (chosen_by["trigger_types"] is None or sp.trigger_type in chosen_by["trigger_types"])
+    ]
+    newest = max(matching, key=lambda sp: (sp.triggered_at is not None, sp.triggered_at or NOW), default=None)
+    max_age = chosen_by["max_age"]
+    if (
+        newest is not None
+        and max_age is not None
+        and (newest.triggered_at is None or NOW - newest.triggered_at > max_age)
+    ):
+        newest = None
+    assert first[0] == newest

@@ -33,7 +33,7 @@ from airflow_provider_flinksp.flink.waiting import (
     judge_trigger,
 )
 
-RESPONSES = Path(__file__).resolve().parent / "flink" / "responses"
+RESPONSES = Path(__file__).resolve().parents[1] / "flink" / "responses"
 JOB = "b37ae5e926a0538d3e66035faac91c07"
 TRIGGER = "0123456789abcdef0123456789abcdef"
 

@@ -4,21 +4,16 @@ waiting; in poke and deferrable mode, including a job that FAILS while it is awa
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from airflow_provider_flinksp.testing import FakeLakeSail
-from tests.conftest import REPO
-from tests.test_operators_dags import read_xcoms
+from tests.dag_runs import Run
 
 pytestmark = pytest.mark.integration
 
@@ -29,42 +24,11 @@ SAVEPOINT = "s3://bucket/flink-savepoints/savepoint-0a1b2c"
 DESCRIBE = re.compile(rf"^{JOBS_PATH}/(SJ[0-9A-F]+)$")
 
 
-@dataclass
-class Outcome:
-    run_state: str
-    states: dict[str, str]
-    tries: dict[str, int]
-    xcoms: dict[tuple[str, str], Any]
-    failures: dict[str, dict[str, str]]
-
-
-def _value(state: Any) -> str:
-    return str(getattr(state, "value", state))
-
-
-def run_restore_dag(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **settings: Any) -> Outcome:
-    out = tmp_path / "failures.jsonl"
-    monkeypatch.setenv("RESTORE_DAG_OUT", str(out))
-    for key, value in settings.items():
-        monkeypatch.setenv(f"RESTORE_DAG_{key.upper()}", str(value))
-    spec = importlib.util.spec_from_file_location("restore_jobs", REPO / "tests/dags/restore_jobs.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    dr = module.dag.test()
-    tis = {ti.task_id: ti for ti in dr.get_task_instances()}
-    failures = {}
-    if out.exists():
-        for line in out.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            failures[record["task_id"]] = record
-    return Outcome(
-        run_state=_value(dr.state),
-        states={task_id: _value(ti.state) for task_id, ti in tis.items()},
-        tries={task_id: ti.try_number for task_id, ti in tis.items()},
-        xcoms=read_xcoms(dr),
-        failures=failures,
+@pytest.fixture
+def run_restore(run_dag: Callable[..., Run], server: FakeLakeSail) -> Callable[..., Run]:
+    """Run tests/dags/restore_jobs.py with these settings (``RESTORE_DAG_<KEY>``)."""
+    return lambda **settings: run_dag(
+        "restore_jobs.py", env={f"RESTORE_DAG_{key.upper()}": value for key, value in settings.items()}
     )
 
 
@@ -134,10 +98,10 @@ def fail_while_watched(server: FakeLakeSail) -> Iterator[FailWhileWatched]:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_restore_from_a_savepoint_and_wait_until_running(
-    server: FakeLakeSail, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mode: str
+    server: FakeLakeSail, run_restore: Callable[..., Run], mode: str
 ) -> None:
-    outcome = run_restore_dag(monkeypatch, tmp_path, mode=mode, savepoint=SAVEPOINT)
-    assert outcome.states == {"create": "success"}, outcome.failures
+    outcome = run_restore(mode=mode, savepoint=SAVEPOINT)
+    assert outcome.states == {"create": "success"}, outcome.outcomes
     job_id = outcome.xcoms[("create", "job_id")]
     summary = outcome.xcoms[("create", "return_value")]
     assert summary["id"] == job_id
@@ -162,10 +126,10 @@ def test_restore_from_a_savepoint_and_wait_until_running(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_create_without_a_savepoint_then_the_sensor_waits(
-    server: FakeLakeSail, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mode: str
+    server: FakeLakeSail, run_restore: Callable[..., Run], mode: str
 ) -> None:
-    outcome = run_restore_dag(monkeypatch, tmp_path, mode=mode, wait="sensor", savepoint="")
-    assert outcome.states == {"create": "success", "watch": "success"}, outcome.failures
+    outcome = run_restore(mode=mode, wait="sensor", savepoint="")
+    assert outcome.states == {"create": "success", "watch": "success"}, outcome.outcomes
     job_id = outcome.xcoms[("create", "job_id")]
     assert outcome.xcoms[("create", "return_value")]["state"] == "PENDING"  # it did not wait
     watched = outcome.xcoms[("watch", "return_value")]
@@ -179,15 +143,14 @@ def test_create_without_a_savepoint_then_the_sensor_waits(
 def test_a_job_that_fails_while_the_operator_waits_fails_the_task_without_retry(
     server: FakeLakeSail,
     fail_while_watched: FailWhileWatched,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    run_restore: Callable[..., Run],
     mode: str,
 ) -> None:
-    outcome = run_restore_dag(monkeypatch, tmp_path, mode=mode, savepoint=SAVEPOINT)
-    assert outcome.run_state == "failed"
+    outcome = run_restore(mode=mode, savepoint=SAVEPOINT)
+    assert outcome.state == "failed"
     assert outcome.states == {"create": "failed"}
     assert outcome.tries["create"] == 1  # retries=1, but a FAILED job is not retried
-    failure = outcome.failures["create"]
+    failure = outcome.outcomes["create"]
     assert failure["error_type"] == "LakeSailJobFailedError"
     assert f"Session job WS1/SESS1/{fail_while_watched.failed} is FAILED, a failure state" in failure["error"]
     assert server.count("POST") == 1
@@ -198,26 +161,26 @@ def test_a_job_that_fails_while_the_operator_waits_fails_the_task_without_retry(
 def test_a_job_that_fails_while_the_sensor_waits_fails_the_sensor_without_retry(
     server: FakeLakeSail,
     fail_while_watched: FailWhileWatched,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    run_restore: Callable[..., Run],
     mode: str,
 ) -> None:
-    outcome = run_restore_dag(monkeypatch, tmp_path, mode=mode, wait="sensor", savepoint="")
+    outcome = run_restore(mode=mode, wait="sensor", savepoint="")
     assert outcome.states == {"create": "success", "watch": "failed"}
     assert outcome.tries["watch"] == 1
-    assert outcome.failures["watch"]["error_type"] == "LakeSailJobFailedError"
-    assert "is FAILED, a failure state" in outcome.failures["watch"]["error"]
+    assert outcome.outcomes["watch"]["error_type"] == "LakeSailJobFailedError"
+    assert "is FAILED, a failure state" in outcome.outcomes["watch"]["error"]
 
 
 def test_a_wait_that_outlasts_its_timeout_fails(
-    server: FakeLakeSail, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    server: FakeLakeSail,
+    run_restore: Callable[..., Run],
 ) -> None:
     server.state.job_start_delay = 10**6
     started = time.monotonic()
-    outcome = run_restore_dag(monkeypatch, tmp_path, mode="poke", timeout=0.5)
+    outcome = run_restore(mode="poke", timeout=0.5)
     assert outcome.states == {"create": "failed"}
     assert outcome.tries["create"] == 1  # a retry would create a second job
-    error = outcome.failures["create"]["error"]
+    error = outcome.outcomes["create"]["error"]
     assert "Timed out waiting: Session job WS1/SESS1/" in error
     assert "is PENDING; waiting for RUNNING" in error
     assert "was created and is left as it is; not retrying" in error

@@ -18,7 +18,7 @@ from airflow_provider_flinksp.operators import (
     FlinkTriggerSavepointOperator,
 )
 from airflow_provider_flinksp.sensors import FlinkSavepointSensor
-from tests.flink_playback import JOB, STATUS, TRIGGER, Playback, recorded
+from tests.flink_backend.playback import JOB, STATUS, TRIGGER, Playback, recorded
 
 JAR = "aa818516-7442-4036-8e7b-11299af16ea5_counter.jar"
 

@@ -28,7 +28,7 @@ from airflow_provider_flinksp.exceptions import (
 )
 from airflow_provider_flinksp.hooks import FlinkRestHook
 
-RESPONSES = Path(__file__).resolve().parent / "flink" / "responses"
+RESPONSES = Path(__file__).resolve().parents[1] / "flink" / "responses"
 API = "http://flink.test:8081"
 JOB = "b37ae5e926a0538d3e66035faac91c07"
 TRIGGER = "0123456789abcdef0123456789abcdef"

@@ -11,7 +11,7 @@ from typing import Any
 from airflow_provider_flinksp.flink.waiting import RUNNING, WaitTarget, check
 from airflow_provider_flinksp.hooks import FlinkRestHook
 from airflow_provider_flinksp.triggers import FlinkSavepointTrigger
-from tests.flink_playback import JOB, STATUS, TRIGGER, Playback, recorded
+from tests.flink_backend.playback import JOB, STATUS, TRIGGER, Playback, recorded
 
 
 def run_trigger(trigger: FlinkSavepointTrigger) -> list[dict[str, Any]]:

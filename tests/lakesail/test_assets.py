@@ -23,7 +23,7 @@ from airflow_provider_flinksp.assets import (
 )
 from airflow_provider_flinksp.testing import FakeLakeSail
 from airflow_provider_flinksp.testing.asset_runs import recorded_events, register_assets
-from tests.test_operators_dags import load_dag, read_xcoms
+from tests.dag_runs import load_dag, run_once
 
 Asset = asset_type()
 URI = "lakesail://WS1/SESS1/JOB1"
@@ -159,16 +159,16 @@ def test_the_three_savepoint_tasks_record_the_savepoint_as_the_event_extra(
     airflow_db: str, lakesail_conn: str, fake: FakeLakeSail
 ) -> None:
     before = len(recorded_events(URI))
-    dag = load_dag("asset_producers.py", "dag")
+    dag = load_dag("asset_producers.py")
     register_assets(dag)
-    dag_run = dag.test()
-    assert {ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in dag_run.get_task_instances()} == {
+    run = run_once(dag)
+    assert run.states == {
         "trigger": "success",
         "gate": "success",
         "latest": "success",
         "other_job": "success",
     }
-    xcoms = read_xcoms(dag_run)
+    xcoms = run.xcoms
     completed = fake.savepoints("WS1", "SESS1", "JOB1")["completed"]
     assert len(completed) == 1
     expected = {"triggerNonce": None, "triggeredAt": None, **completed[0]}

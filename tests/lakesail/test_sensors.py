@@ -10,19 +10,16 @@ the task goes to ``up_for_reschedule`` and the loop picks it up again about a se
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from airflow_provider_flinksp._compat import AIRFLOW_V3
 from airflow_provider_flinksp.testing import FakeJob, FakeLakeSail
-from tests.conftest import REPO
+from tests.dag_runs import Run
 
 pytestmark = pytest.mark.integration
 
@@ -30,71 +27,15 @@ MODES = ["poke", "reschedule", "deferrable"]
 JOB_PATH = "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1"
 
 
-@dataclass
-class Outcome:
-    """What one dag.test() run left behind."""
+@pytest.fixture
+def run_gate(run_dag: Callable[..., Run], lakesail_conn: str) -> Callable[..., Run]:
+    """Run tests/dags/sensor_gate.py in a mode, with these settings (``SENSOR_DAG_<KEY>``)."""
 
-    run_state: str
-    states: dict[str, str]
-    tries: dict[str, int]
-    records: list[dict[str, Any]]
-    reschedules: int
-    seconds: float
+    def run(mode: str, **settings: Any) -> Run:
+        env = {f"SENSOR_DAG_{key.upper()}": value for key, value in {"mode": mode, **settings}.items()}
+        return run_dag("sensor_gate.py", env=env)
 
-    def record(self, event: str) -> dict[str, Any]:
-        """The one record of this kind the DAG wrote."""
-        found = [r for r in self.records if r["event"] == event]
-        assert len(found) == 1, f"expected one {event!r} record, got {self.records}"
-        return found[0]
-
-
-def _value(state: Any) -> str:
-    return str(getattr(state, "value", state))
-
-
-def _reschedule_count(dr: Any, ti: Any) -> int:
-    """How many times the metadata DB says this task instance was rescheduled."""
-    from airflow.models.taskreschedule import TaskReschedule
-    from airflow.utils.session import create_session
-    from sqlalchemy import func, select
-
-    query = select(func.count()).select_from(TaskReschedule)
-    if AIRFLOW_V3:
-        query = query.where(TaskReschedule.ti_id == ti.id)
-    else:  # Airflow 2.11
-        query = query.where(
-            TaskReschedule.dag_id == dr.dag_id,
-            TaskReschedule.run_id == dr.run_id,
-            TaskReschedule.task_id == ti.task_id,
-        )
-    with create_session() as session:
-        return int(session.scalar(query) or 0)
-
-
-def run_gate_dag(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mode: str, **settings: Any) -> Outcome:
-    """Import tests/dags/sensor_gate.py with these settings (``SENSOR_DAG_<KEY>``) and run it."""
-    out = tmp_path / "records.jsonl"
-    monkeypatch.setenv("SENSOR_DAG_MODE", mode)
-    monkeypatch.setenv("SENSOR_DAG_OUT", str(out))
-    for key, value in settings.items():
-        monkeypatch.setenv(f"SENSOR_DAG_{key.upper()}", str(value))
-    spec = importlib.util.spec_from_file_location("sensor_gate", REPO / "tests/dags/sensor_gate.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    started = time.monotonic()
-    dr = module.dag.test()
-    seconds = time.monotonic() - started
-    tis = {ti.task_id: ti for ti in dr.get_task_instances()}
-    return Outcome(
-        run_state=_value(dr.state),
-        states={task_id: _value(ti.state) for task_id, ti in tis.items()},
-        tries={task_id: ti.try_number for task_id, ti in tis.items()},
-        records=[json.loads(line) for line in out.read_text().splitlines()] if out.exists() else [],
-        reschedules=_reschedule_count(dr, tis["gate"]),
-        seconds=seconds,
-    )
+    return run
 
 
 def describe_calls(fake: FakeLakeSail) -> int:
@@ -102,18 +43,18 @@ def describe_calls(fake: FakeLakeSail) -> int:
     return sum(1 for r in fake.requests if r.method == "GET" and r.path == JOB_PATH)
 
 
-def assert_waited(outcome: Outcome, fake: FakeLakeSail, mode: str) -> None:
+def assert_waited(outcome: Run, fake: FakeLakeSail, mode: str) -> None:
     """The gate saw "not yet" at least once (so the test exercised waiting, not just one look)."""
     assert describe_calls(fake) >= 1
     if mode == "reschedule":
-        assert outcome.reschedules >= 1
+        assert outcome.reschedules["gate"] >= 1
     else:
-        assert outcome.reschedules == 0
+        assert outcome.reschedules["gate"] == 0
 
 
-def assert_gate_failed(outcome: Outcome) -> dict[str, Any]:
+def assert_gate_failed(outcome: Run) -> dict[str, Any]:
     """The gate failed on its first try (no retry although it has one), and the run failed."""
-    assert outcome.run_state == "failed"
+    assert outcome.state == "failed"
     assert outcome.states["gate"] == "failed"
     assert outcome.tries["gate"] == 1
     assert outcome.states["report"] in ("upstream_failed", "None")
@@ -143,13 +84,13 @@ class FinishOnceSeenWaiting:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_gate_on_the_triggered_nonce(airflow_db, lakesail_conn, fake, monkeypatch, tmp_path, mode):
+def test_gate_on_the_triggered_nonce(run_gate, fake, mode):
     """(a) Trigger, then gate on the nonce from XCom: the gate's XCom is that completed savepoint."""
     job(fake).savepoint_duration = 60.0
     fake.clock = FinishOnceSeenWaiting(fake)
-    outcome = run_gate_dag(monkeypatch, tmp_path, mode)
+    outcome = run_gate(mode)
 
-    assert outcome.run_state == "success", outcome
+    assert outcome.state == "success", outcome
     assert outcome.states == {"trigger": "success", "gate": "success", "report": "success"}
     report = outcome.record("report")
     savepoint = report["gate"]
@@ -161,7 +102,7 @@ def test_gate_on_the_triggered_nonce(airflow_db, lakesail_conn, fake, monkeypatc
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_gate_without_nonce_waits_for_pending(airflow_db, lakesail_conn, fake, monkeypatch, tmp_path, mode):
+def test_gate_without_nonce_waits_for_pending(run_gate, fake, mode):
     """(b) No nonce: wait while a savepoint is pending; the XCom is the latest completed savepoint."""
     job(fake).savepoint_duration = 0.0
     older = fake.trigger("WS1", "SESS1", "JOB1")  # completes at once: history to choose from
@@ -169,9 +110,9 @@ def test_gate_without_nonce_waits_for_pending(airflow_db, lakesail_conn, fake, m
     job(fake).savepoint_duration = 60.0
     fake.clock = FinishOnceSeenWaiting(fake)
 
-    outcome = run_gate_dag(monkeypatch, tmp_path, mode, nonce="")
+    outcome = run_gate(mode, nonce="")
 
-    assert outcome.run_state == "success", outcome
+    assert outcome.state == "success", outcome
     report = outcome.record("report")
     listing = fake.savepoints("WS1", "SESS1", "JOB1")
     assert listing["pending"] == []
@@ -182,16 +123,14 @@ def test_gate_without_nonce_waits_for_pending(airflow_db, lakesail_conn, fake, m
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_failed_savepoint_fails_the_gate_after_grace(
-    airflow_db, lakesail_conn, fake, monkeypatch, tmp_path, mode
-):
+def test_failed_savepoint_fails_the_gate_after_grace(run_gate, fake, mode):
     """(c) The savepoint vanishes (failed): after the grace period the gate fails, without retrying.
 
     In reschedule mode the grace period must count from the first poke: counted from each
     reschedule, the nonce would never be missing for long enough and the sensor would time out.
     """
     job(fake).fail_next()
-    outcome = run_gate_dag(monkeypatch, tmp_path, mode, grace=0.5, timeout=8)
+    outcome = run_gate(mode, grace=0.5, timeout=8)
 
     failure = assert_gate_failed(outcome)
     assert outcome.states["trigger"] == "success"
@@ -202,27 +141,23 @@ def test_failed_savepoint_fails_the_gate_after_grace(
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_failed_job_fails_the_gate_naming_the_state(
-    airflow_db, lakesail_conn, fake, monkeypatch, tmp_path, mode
-):
+def test_failed_job_fails_the_gate_naming_the_state(run_gate, fake, mode):
     """(d) The job is FAILED while its savepoint is pending: the gate fails at once, naming the state."""
     job(fake).savepoint_duration = 60.0
     nonce = fake.trigger("WS1", "SESS1", "JOB1")["triggerNonce"]
     job(fake).state = "FAILED"
 
-    outcome = run_gate_dag(monkeypatch, tmp_path, mode, trigger=0, nonce=nonce)
+    outcome = run_gate(mode, trigger=0, nonce=nonce)
 
     failure = assert_gate_failed(outcome)
     assert failure["error_type"] == "LakeSailSavepointFailedError"
     assert "The job is FAILED" in failure["error"]
     assert nonce in failure["error"]
-    assert outcome.reschedules == 0  # decided on the first look, in every mode
+    assert outcome.reschedules["gate"] == 0  # decided on the first look, in every mode
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_outage_longer_than_retries_is_waited_out(
-    airflow_db, lakesail_conn, fake, monkeypatch, tmp_path, mode
-):
+def test_outage_longer_than_retries_is_waited_out(run_gate, fake, monkeypatch, mode):
     """(e) Six 503s in a row, two attempts per call: the trigger operator's look for a pending
     savepoint takes two (and triggers anyway), two of the sensor's polls fail, it still succeeds."""
     extra = {"retry_limit": 2, "retry_delay": 0.01}  # two attempts per API call, for every task
@@ -230,22 +165,22 @@ def test_outage_longer_than_retries_is_waited_out(
     monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(conn))
     fake.add_fault("status", status=503, times=6, method="GET")
 
-    outcome = run_gate_dag(monkeypatch, tmp_path, mode, timeout=20)
+    outcome = run_gate(mode, timeout=20)
 
-    assert outcome.run_state == "success", outcome
+    assert outcome.state == "success", outcome
     assert outcome.tries["gate"] == 1
     assert sum(1 for r in fake.requests if r.status == 503) == 6
     assert outcome.record("report")["gate"]["location"]
     if mode == "reschedule":
-        assert outcome.reschedules >= 2  # two polls answered only by 503s
+        assert outcome.reschedules["gate"] >= 2  # two polls answered only by 503s
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_sensor_timeout_shorter_than_the_wait(airflow_db, lakesail_conn, fake, monkeypatch, tmp_path, mode):
+def test_sensor_timeout_shorter_than_the_wait(run_gate, fake, mode):
     """(f) The savepoint takes a minute, the sensor waits 0.6 s: a sensor timeout, no retry."""
     job(fake).savepoint_duration = 60.0
 
-    outcome = run_gate_dag(monkeypatch, tmp_path, mode, timeout=0.6)
+    outcome = run_gate(mode, timeout=0.6)
 
     failure = assert_gate_failed(outcome)
     assert failure["error_type"] == "AirflowSensorTimeout"

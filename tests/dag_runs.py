@@ -1,0 +1,128 @@
+"""Load a DAG file from tests/dags (the dags folder of the test session) and read back a dag.test() run.
+
+``tests/dags/examples`` is a link to ``dags_examples/``, so the examples run from the dags folder too.
+Test DAGs append their failures and reports, one JSON line each, to the file named by ``OUTCOMES_ENV``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from airflow_provider_flinksp._compat import AIRFLOW_V3
+
+DAGS = Path(__file__).resolve().parent / "dags"
+OUTCOMES_ENV = "FLINKSP_TEST_OUTCOMES"
+
+
+@dataclass
+class Run:
+    """What one ``dag.test()`` left behind: states, tries, XComs, the DAG's records, reschedules."""
+
+    dag_run: Any
+    state: str
+    states: dict[str, str]
+    tries: dict[str, int]
+    xcoms: dict[tuple[str, str], Any]
+    records: list[dict[str, Any]]
+    reschedules: dict[str, int]
+    seconds: float
+
+    @property
+    def outcomes(self) -> dict[str, dict[str, Any]]:
+        """The records of failed (or skipped) tasks, by task ID."""
+        return {r["task_id"]: r for r in self.records if "task_id" in r}
+
+    def message(self, task_id: str) -> str:
+        return str(self.outcomes[task_id]["message"])
+
+    def record(self, event: str) -> dict[str, Any]:
+        """The one record of this kind the DAG wrote."""
+        found = [r for r in self.records if r.get("event") == event]
+        assert len(found) == 1, f"expected one {event!r} record, got {self.records}"
+        return found[0]
+
+
+def load_module(file_name: str) -> ModuleType:
+    """Import a DAG file of tests/dags (``examples/...`` for the examples) as a fresh module."""
+    path = DAGS / file_name
+    spec = importlib.util.spec_from_file_location(f"dag_{path.stem}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_dag(file_name: str, dag_id: str = "dag") -> Any:
+    """One DAG of a DAG file: the attribute named ``dag_id``, else ``dag``."""
+    module = load_module(file_name)
+    return getattr(module, dag_id, None) or module.dag
+
+
+def run_once(dag: Any, outcomes: Path | None = None, **conf: Any) -> Run:
+    """``dag.test()`` (with ``conf`` as the run's conf) and read back what the run left."""
+    started = time.monotonic()
+    dag_run = dag.test(run_conf=conf) if conf else dag.test()
+    return collect(dag_run, outcomes, time.monotonic() - started)
+
+
+def collect(dag_run: Any, outcomes: Path | None, seconds: float = 0.0) -> Run:
+    instances = {ti.task_id: ti for ti in dag_run.get_task_instances()}
+    lines = outcomes.read_text(encoding="utf-8").splitlines() if outcomes and outcomes.exists() else []
+    return Run(
+        dag_run=dag_run,
+        state=value(dag_run.state),
+        states={task_id: value(ti.state) for task_id, ti in instances.items()},
+        tries={task_id: ti.try_number for task_id, ti in instances.items()},
+        xcoms=read_xcoms(dag_run),
+        records=[json.loads(line) for line in lines],
+        reschedules={task_id: reschedule_count(dag_run, ti) for task_id, ti in instances.items()},
+        seconds=seconds,
+    )
+
+
+def value(state: Any) -> str:
+    return str(getattr(state, "value", state))
+
+
+def read_xcoms(dag_run: Any) -> dict[tuple[str, str], Any]:
+    """Every XCom of a DAG run, from the metadata DB, keyed by (task_id, key)."""
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    try:
+        from airflow.models.xcom import XComModel as XCom  # Airflow 3
+    except ImportError:
+        from airflow.models.xcom import XCom  # Airflow 2.11
+
+    # Columns, not ORM objects: Airflow 2's scoped session may still hold stale XCom objects.
+    query = select(XCom.task_id, XCom.key, XCom.value).where(
+        XCom.dag_id == dag_run.dag_id, XCom.run_id == dag_run.run_id
+    )
+    with create_session() as session:
+        return {(row.task_id, row.key): XCom.deserialize_value(row) for row in session.execute(query)}
+
+
+def reschedule_count(dag_run: Any, ti: Any) -> int:
+    """How many times the metadata DB says this task instance was rescheduled."""
+    from airflow.models.taskreschedule import TaskReschedule
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    query = select(func.count()).select_from(TaskReschedule)
+    if AIRFLOW_V3:
+        query = query.where(TaskReschedule.ti_id == ti.id)
+    else:  # Airflow 2.11
+        query = query.where(
+            TaskReschedule.dag_id == dag_run.dag_id,
+            TaskReschedule.run_id == dag_run.run_id,
+            TaskReschedule.task_id == ti.task_id,
+        )
+    with create_session() as session:
+        return int(session.scalar(query) or 0)

@@ -1,0 +1,835 @@
+"""LakeSailHook on both wires (``sync``: requests, ``async``: aiohttp), over real HTTP on 127.0.0.1:
+FakeLakeSail for statuses, bodies, redirects, resets and stalls; a raw socket server for framings the
+fake does not make. Every case yields the typed error the contract names, with a message that says
+what was wrong; no ``KeyError``, ``TypeError``, ``AttributeError`` or ``JSONDecodeError`` escapes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import requests
+
+from airflow_provider_flinksp._compat import AIRFLOW_V3, BaseHook
+from airflow_provider_flinksp.core import hook as base_hook
+from airflow_provider_flinksp.core.models import SavepointList
+from airflow_provider_flinksp.core.transport import policy
+from airflow_provider_flinksp.core.transport.policy import MAX_BODY_BYTES
+from airflow_provider_flinksp.exceptions import (
+    LakeSailApiError,
+    LakeSailConnectionError,
+    LakeSailError,
+    LakeSailResponseError,
+)
+from airflow_provider_flinksp.hooks import LakeSailHook, aclose_async_clients
+from airflow_provider_flinksp.lakesail.ids import RESOURCE_ID_RULE
+from airflow_provider_flinksp.testing import FakeClock, FakeLakeSail
+from tests.conftest import set_body_cap
+
+IDS = ("WS1", "SESS1", "JOB1")
+JOB_PATH = "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1"
+LIST_PATH = f"{JOB_PATH}/savepoints"
+ME_PATH = "/api/org/v1/me"
+CAP = policy.BACKOFF_CAP
+NOW = 1_795_760_145.0  # the clock of the retry policy in these tests
+EMPTY_LIST = {"pending": [], "completed": []}
+HTML = b"<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>"
+LIST, TRIGGER, DESCRIBE = (
+    "list_session_job_savepoints",
+    "trigger_session_job_savepoint",
+    "describe_session_job",
+)
+OPS = {LIST: ("GET", LIST_PATH), TRIGGER: ("POST", LIST_PATH), DESCRIBE: ("GET", JOB_PATH)}
+TRANSIENT = [429, 500, 502, 503, 504]
+PERMANENT = [400, 401, 403, 404, 405, 409, 410, 422]
+#: Exceptions that must never reach a user, raw or as the visible cause of what does.
+RAW = (
+    KeyError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    json.JSONDecodeError,
+    UnicodeDecodeError,
+    RecursionError,
+)
+
+pytestmark = pytest.mark.parametrize("wire", ["sync", "async"])
+
+
+# ---------------------------------------------------------------------------- helpers and fixtures
+
+
+def call(wire: str, operation: str, *ids: Any, hook: LakeSailHook | None = None) -> Any:
+    """Call one hook operation (``list_session_job_savepoints`` etc.) through the sync or async wire."""
+    hook = hook or LakeSailHook()
+    ids = () if operation == "test_connection" else ids or IDS
+    if wire == "sync":
+        return getattr(hook, operation)(*ids)
+
+    async def go() -> Any:
+        try:
+            return await getattr(hook, f"a_{operation}")(*ids)
+        finally:
+            await aclose_async_clients()
+
+    return asyncio.run(go())
+
+
+def raises(wire: str, operation: str, expected: type[LakeSailError], hook: LakeSailHook | None = None) -> Any:
+    """Call and return the provider error it raised, checking its visible chain has no raw error."""
+    with pytest.raises(expected) as caught:
+        call(wire, operation, hook=hook)
+    seen: BaseException | None = caught.value
+    while seen is not None:
+        assert not isinstance(seen, RAW), f"{type(seen).__name__} in the chain of {caught.value!r}"
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
+    return caught.value
+
+
+def set_conn(
+    monkeypatch: pytest.MonkeyPatch, host: str, token: str = "test-token-s3cr3t", **extra: Any
+) -> None:
+    value = {
+        "conn_type": "lakesail",
+        "host": host,
+        "password": token,
+        "extra": {"retry_delay": 0.01, **extra},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(value))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits between attempts on either wire, recorded instead of slept; the policy's clock is NOW."""
+    recorded: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        recorded.append(seconds)
+
+    monkeypatch.setattr(base_hook, "time", SimpleNamespace(sleep=recorded.append, time=lambda: NOW))
+    monkeypatch.setattr(
+        base_hook, "asyncio", SimpleNamespace(sleep=sleep, get_running_loop=asyncio.get_running_loop)
+    )
+    monkeypatch.setattr(policy, "time", SimpleNamespace(time=lambda: NOW))
+    return recorded
+
+
+@pytest.fixture
+def bounds(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, float]]:
+    """The jitter ranges the policy draws from; each draw returns the range's top."""
+    drawn: list[tuple[float, float]] = []
+    monkeypatch.setattr(policy, "random", SimpleNamespace(uniform=lambda a, b: drawn.append((a, b)) or b))
+    return drawn
+
+
+@pytest.fixture
+def conn(fake: FakeLakeSail, lakesail_conn: str, waits: list[float]) -> FakeLakeSail:
+    """``lakesail_default`` at the fake (waits recorded, not slept)."""
+    return fake
+
+
+@dataclass
+class Raw:
+    """A raw keep-alive HTTP/1.1 server on 127.0.0.1 answering every request with ``answer``."""
+
+    url: str
+    answer: bytes = b"HTTP/1.1 500 Unset\r\nContent-Length: 0\r\n\r\n"
+    seen: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
+
+
+def _serve(conn: socket.socket, server: Raw) -> None:
+    buffer = b""
+    with conn:
+        while True:
+            while b"\r\n\r\n" not in buffer:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                buffer += data
+            head, _, buffer = buffer.partition(b"\r\n\r\n")
+            first, *lines = head.decode("latin-1").split("\r\n")
+            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+            length = int(headers.get("content-length", "0"))
+            while len(buffer) < length:
+                buffer += conn.recv(65536)
+            method, target, _ = first.split(" ")
+            server.seen.append((method, target, headers, buffer[:length]))
+            buffer = buffer[length:]
+            with contextlib.suppress(OSError):
+                conn.sendall(server.answer)
+            if b"connection: close" in server.answer.lower():
+                return
+
+
+@pytest.fixture
+def raw(monkeypatch: pytest.MonkeyPatch) -> Iterator[Raw]:
+    """A raw server that ``lakesail_default`` points at; set ``raw.answer``."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    server = Raw(f"http://127.0.0.1:{listener.getsockname()[1]}")
+    set_conn(monkeypatch, server.url)
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=_serve, args=(conn, server), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server
+    with contextlib.suppress(OSError):
+        listener.shutdown(socket.SHUT_RDWR)
+    listener.close()
+    thread.join(timeout=5)
+
+
+def respond(status: int, body: bytes = b"", **headers: str) -> bytes:
+    """A whole HTTP/1.1 response, with a Content-Length unless ``headers`` frame the body otherwise."""
+    lines = [f"HTTP/1.1 {status} X"] + [
+        f"{name.replace('_', '-')}: {value}" for name, value in headers.items()
+    ]
+    if not headers.keys() & {"Transfer_Encoding", "Content_Length", "Connection"}:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+# ---------------------------------------------------------------------------- what is sent, what comes back
+
+
+def test_requests_carry_the_bearer_and_no_body(wire: str, raw: Raw) -> None:
+    raw.answer = respond(200, json.dumps(EMPTY_LIST).encode(), Content_Type="application/json")
+    assert call(wire, LIST) == SavepointList()
+    triggered = {
+        "location": None,
+        "triggerType": "MANUAL",
+        "triggerNonce": "n1",
+        "triggeredAt": "2026-11-27T06:15:45.123Z",
+    }
+    raw.answer = respond(202, json.dumps(triggered).encode())
+    assert call(wire, TRIGGER).to_dict() == triggered
+    for (method, target, headers, body), expected in zip(raw.seen, ["GET", "POST"], strict=True):
+        assert (method, target, body) == (expected, LIST_PATH, b"")
+        assert headers["host"] == raw.url.removeprefix("http://")
+        assert headers["authorization"] == "Bearer test-token-s3cr3t"
+        assert headers["accept"] == "application/json"
+        assert headers["user-agent"].startswith("airflow-provider-flinksp/")
+    assert "content-length" not in raw.seen[0][2]  # a GET carries no body
+
+
+def test_same_results_on_both_wires(wire: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    with FakeLakeSail(token="twin-token", clock=clock, savepoint_duration=5.0) as srv:
+        srv.add_job(*IDS, completed=[{"triggerType": "PERIODIC", "location": "s3://b/p1"}])
+        set_conn(monkeypatch, srv.url, "twin-token", verify=True)  # the default CA store
+        sync = LakeSailHook()
+        before = call(wire, LIST)
+        assert before == SavepointList.from_api(
+            {"pending": [], "completed": [{"triggerType": "PERIODIC", "location": "s3://b/p1"}]}
+        )
+        nonce = call(wire, TRIGGER).trigger_nonce
+        pending = call(wire, LIST)
+        assert pending == sync.list_session_job_savepoints(*IDS)
+        assert pending.find(nonce) == ("pending", pending.pending[0])
+        job = call(wire, DESCRIBE)
+        assert job == sync.describe_session_job(*IDS)
+        assert job == requests.get(srv.url + JOB_PATH, headers={"Authorization": "Bearer twin-token"}).json()
+        assert job["state"] == "RUNNING"
+        me = call(wire, "test_connection")
+        assert me == sync.test_connection()
+        assert me[0] is True
+        clock.advance(6)
+        done = call(wire, LIST)
+        assert done == sync.list_session_job_savepoints(*IDS)
+        found = done.find(nonce)
+        assert found is not None
+        assert found[0] == "completed"
+        assert found[1].location
+        assert srv.count("GET", ME_PATH) == 2  # test_connection calls exactly that path
+
+
+@pytest.mark.parametrize(
+    ("setup", "needle"),
+    [
+        (lambda s: s.add_fault("status", status=401, body=b'{"message": "invalid bearer token"}', times=None),
+         "HTTP 401: invalid bearer token"),
+        (lambda s: s.add_fault("status", status=403, body=b'{"message": "no access"}', times=None),
+         "HTTP 403: no access"),
+        (lambda s: s.add_fault("body", body=b"<html>login</html>", content_type="text/html", times=None),
+         "HTML"),
+        (lambda s: s.add_fault("body", body=b'["not", "an", "object"]', times=None), "identity"),
+    ],
+)  # fmt: skip
+def test_test_connection_false(wire: str, conn: FakeLakeSail, setup: Callable[..., Any], needle: str) -> None:
+    setup(conn)
+    ok, message = call(wire, "test_connection")
+    assert ok is False
+    assert needle in message
+    assert f"GET {ME_PATH}" in message
+    assert conn.token not in message
+    assert {r.path for r in conn.requests} == {ME_PATH}
+
+
+def test_test_connection_false_when_nobody_listens(
+    wire: str, monkeypatch: pytest.MonkeyPatch, waits: Any
+) -> None:
+    set_conn(monkeypatch, f"http://127.0.0.1:{free_port()}")
+    ok, message = call(wire, "test_connection")
+    assert ok is False
+    assert "could not connect" in message
+    assert ME_PATH in message
+
+
+def test_wrong_token_is_a_single_401(wire: str, conn: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> None:
+    set_conn(monkeypatch, conn.url, "wrong-token-value")
+    exc = raises(wire, LIST, LakeSailApiError)
+    assert exc.status_code == 401
+    assert conn.count() == 1
+    assert "wrong-token-value" not in str(exc)
+
+
+# ---------------------------------------------------------------------------- retries
+
+
+@pytest.mark.parametrize("status", TRANSIENT)
+def test_get_retries_transient_statuses_then_raises(
+    wire: str, conn: FakeLakeSail, waits: list[float], status: int
+) -> None:
+    conn.add_fault("status", status=status, body=json.dumps({"message": f"busy {status}"}), times=None)
+    exc = raises(wire, DESCRIBE, LakeSailApiError)
+    assert (exc.status_code, exc.api_message, exc.transient) == (status, f"busy {status}", True)
+    assert str(exc) == f"LakeSail API GET {JOB_PATH} failed with HTTP {status}: busy {status}"
+    assert (exc.method, exc.path) == ("GET", JOB_PATH)
+    assert conn.count("GET") == 3
+    assert len(waits) == 2
+
+
+@pytest.mark.parametrize("status", TRANSIENT)
+def test_get_transient_then_success(wire: str, conn: FakeLakeSail, status: int) -> None:
+    conn.add_fault("status", status=status)
+    assert call(wire, LIST) == SavepointList()
+    assert [r.status for r in conn.requests] == [status, 200]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5])
+def test_retry_limit_is_attempts_in_all(
+    wire: str, conn: FakeLakeSail, waits: list[float], limit: int
+) -> None:
+    conn.add_fault("status", status=502, times=None)
+    raises(wire, LIST, LakeSailApiError, LakeSailHook(retry_limit=limit))
+    assert conn.count() == limit
+    assert len(waits) == limit - 1
+
+
+ERROR_BODIES = {
+    "json-message": (b'{"message": "the server says no"}', None, "the server says no"),
+    "json-without-message": (b'{"error": "nope"}', None, None),
+    "json-message-not-text": (b'{"message": {"code": 7}}', None, None),
+    "json-message-number": (b'{"message": 42}', None, None),
+    "json-array": (b'["message"]', None, None),
+    "empty": (b"", None, None),
+    "html": (HTML, "text/html; charset=utf-8", None),
+}
+
+
+@pytest.mark.parametrize("operation", OPS)
+@pytest.mark.parametrize("status", PERMANENT)
+def test_client_errors_are_single_requests(
+    wire: str, conn: FakeLakeSail, waits: list[float], status: int, operation: str
+) -> None:
+    """Each 4xx on each operation: a LakeSailApiError naming method, path (not the host), status and
+    the server's message; not transient; exactly one request."""
+    method, path = OPS[operation]
+    conn.add_fault("status", status=status, body=json.dumps({"message": f"nope {status}"}), times=None)
+    exc = raises(wire, operation, LakeSailApiError)
+    assert (exc.status_code, exc.api_message, exc.transient) == (status, f"nope {status}", False)
+    assert str(exc) == f"LakeSail API {method} {path} failed with HTTP {status}: nope {status}"
+    assert (exc.method, exc.path) == (method, path)
+    assert conn.url not in str(exc)
+    assert conn.token not in str(exc) + repr(exc.args)
+    assert conn.count() == 1
+    assert waits == []
+
+
+@pytest.mark.parametrize("variant", ERROR_BODIES)
+@pytest.mark.parametrize("status", [404, 409])
+def test_client_error_bodies(wire: str, conn: FakeLakeSail, status: int, variant: str) -> None:
+    body, content_type, message = ERROR_BODIES[variant]
+    conn.add_fault("status", status=status, body=body, content_type=content_type, times=None)
+    exc = raises(wire, LIST, LakeSailApiError)
+    assert exc.api_message == message
+    detail = message if message is not None else "no message in the response body"
+    assert str(exc) == f"LakeSail API GET {LIST_PATH} failed with HTTP {status}: {detail}"
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_post_retried_where_the_server_did_not_act(wire: str, conn: FakeLakeSail, status: int) -> None:
+    conn.add_fault("status", status=status, method="POST")
+    assert call(wire, TRIGGER).trigger_nonce
+    assert conn.count("POST") == 2
+    assert conn.triggered_count(*IDS) == 1
+    conn.add_fault("status", status=status, method="POST", times=None)
+    assert raises(wire, TRIGGER, LakeSailApiError).status_code == status
+    assert conn.count("POST") == 5
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_post_not_retried_where_the_server_may_have_acted(
+    wire: str, conn: FakeLakeSail, waits: list[float], status: int
+) -> None:
+    conn.add_fault("status", status=status, method="POST", retry_after=1, times=None)
+    assert raises(wire, TRIGGER, LakeSailApiError).status_code == status
+    assert conn.count("POST") == 1
+    assert waits == []  # a Retry-After does not make it retried either
+
+
+@pytest.mark.parametrize("operation", [LIST, TRIGGER])
+def test_refused_port_is_retried_for_get_and_post(
+    wire: str, monkeypatch: pytest.MonkeyPatch, waits: list[float], operation: str
+) -> None:
+    set_conn(monkeypatch, f"http://127.0.0.1:{free_port()}")
+    exc = raises(wire, operation, LakeSailConnectionError)
+    assert "could not connect" in str(exc)
+    assert OPS[operation][0] in str(exc)
+    assert exc.transient is True
+    assert len(waits) == 2  # three attempts
+    assert "test-token-s3cr3t" not in str(exc)
+
+
+@pytest.mark.parametrize(
+    "fault", [{"kind": "reset"}, {"kind": "stall", "seconds": 0.4}], ids=["reset", "stall"]
+)
+def test_maybe_sent_failures_retried_for_get_only(
+    wire: str, conn: FakeLakeSail, waits: list[float], fault: dict[str, Any]
+) -> None:
+    conn.add_fault(method="POST", **fault)
+    exc = raises(wire, TRIGGER, LakeSailConnectionError, LakeSailHook(timeout=0.15))
+    assert "POST" in str(exc)
+    if fault["kind"] == "stall":
+        assert "timed out" in str(exc)
+    else:
+        assert conn.triggered_count(*IDS) == 0
+        assert conn.count("POST") == 1
+    assert waits == []
+    conn.add_fault(method="GET", **fault)
+    assert isinstance(call(wire, LIST, hook=LakeSailHook(timeout=0.15)), SavepointList)
+    assert len(waits) == 1  # the GET was retried once
+
+
+@pytest.fixture
+def truncating(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """A raw server that promises 100 bytes of body, sends 14 and closes; yields the methods it saw."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    seen: list[str] = []
+    set_conn(monkeypatch, f"http://127.0.0.1:{listener.getsockname()[1]}")
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                seen.append(conn.recv(65536).split(b" ", 1)[0].decode())
+                conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"pending": []')
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield seen
+    with contextlib.suppress(OSError):
+        listener.shutdown(socket.SHUT_RDWR)
+    listener.close()
+    thread.join(timeout=5)
+
+
+def test_body_cut_short_retried_for_get_only(wire: str, truncating: list[str], waits: list[float]) -> None:
+    assert "connection broken" in str(raises(wire, LIST, LakeSailConnectionError))
+    assert truncating == ["GET"] * 3
+    truncating.clear()
+    raises(wire, TRIGGER, LakeSailConnectionError)
+    assert truncating == ["POST"]
+    assert len(waits) == 2
+
+
+def test_keep_alive_survives_retries(wire: str, conn: FakeLakeSail) -> None:
+    conn.add_fault("status", status=503, retry_after=0, times=2)
+    hook = LakeSailHook()
+
+    async def twice() -> None:
+        try:
+            await hook.a_list_session_job_savepoints(*IDS)
+            await hook.a_list_session_job_savepoints(*IDS)
+        finally:
+            await aclose_async_clients()
+
+    if wire == "sync":
+        hook.list_session_job_savepoints(*IDS)
+        hook.list_session_job_savepoints(*IDS)
+    else:
+        asyncio.run(twice())
+    assert [r.status for r in conn.requests] == [503, 503, 200, 200]
+    assert conn.connection_count == 1
+
+
+# ---------------------------------------------------------------------------- Retry-After and backoff
+
+
+def http_date(offset: float) -> str:
+    return format_datetime(datetime.fromtimestamp(NOW + offset, timezone.utc), usegmt=True)
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "expected"),
+    [
+        (503, "7", 7.0),
+        (429, http_date(12), 12.0),
+        (503, "3600", policy.RETRY_AFTER_CAP),
+        (429, "86400", policy.RETRY_AFTER_CAP),
+        # not seconds or a date: the backoff (0.1 to 0.2 s for a retry_delay of 0.2)
+        (503, "soon", None),
+        (503, "-5", None),
+        (503, "1.5e3", None),
+        (503, "1.5", None),
+        (503, http_date(-60), None),
+        (503, "Wed, 32 Foo 2026 99:99:99 GMT", None),
+        (503, "\u00b2", None),  # a latin-1 header byte Python calls a digit
+    ],
+)
+def test_retry_after(
+    wire: str, conn: FakeLakeSail, waits: list[float], status: int, header: str, expected: float | None
+) -> None:
+    conn.add_fault("status", status=status, retry_after=header)
+    assert call(wire, LIST, hook=LakeSailHook(retry_delay=0.2)) == SavepointList()
+    assert len(waits) == 1
+    if expected is None:
+        assert 0.1 <= waits[0] <= 0.2
+    else:
+        assert waits == [expected]
+
+
+def test_retry_after_on_a_post_and_the_cap(
+    wire: str, conn: FakeLakeSail, waits: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn.add_fault("status", status=429, retry_after="3", method="POST")
+    assert call(wire, TRIGGER).trigger_nonce
+    monkeypatch.setattr(policy, "RETRY_AFTER_CAP", 4.0)
+    conn.add_fault("status", status=503, retry_after=http_date(500))
+    call(wire, LIST)
+    assert waits == [3.0, 4.0]
+
+
+@pytest.mark.parametrize(
+    ("limit", "delay", "expected"),
+    [
+        (5, 1.0, [(0.5, 1.0), (1.0, 2.0), (2.0, 4.0), (4.0, 8.0)]),
+        (4, 50.0, [(25.0, 50.0), (CAP / 2, CAP), (CAP / 2, CAP)]),
+    ],
+    ids=["exponential", "capped"],
+)  # fmt: skip
+def test_backoff_grows_exponentially_with_jitter(
+    wire: str,
+    conn: FakeLakeSail,
+    waits: list[float],
+    bounds: list[tuple[float, float]],
+    limit: int,
+    delay: float,
+    expected: list[tuple[float, float]],
+) -> None:
+    conn.add_fault("status", status=503, times=None)
+    raises(wire, LIST, LakeSailApiError, LakeSailHook(retry_limit=limit, retry_delay=delay))
+    assert bounds == expected
+    assert waits == [top for _, top in expected]
+
+
+# ---------------------------------------------------------------------------- bodies
+
+
+def _sp(**fields: Any) -> dict[str, Any]:
+    return {
+        "triggerType": "MANUAL",
+        "location": "s3://b/sp-1",
+        "triggeredAt": "2026-01-01T00:00:00.000Z",
+        **fields,
+    }
+
+
+def _listing(*completed: Any, pending: Any = ()) -> bytes:
+    return json.dumps({"pending": list(pending), "completed": list(completed)}).encode()
+
+
+def _without(key: str) -> dict[str, Any]:
+    return {k: v for k, v in _sp().items() if k != key}
+
+
+#: id -> (body, content type, what the message must say)
+LIST_BODIES: dict[str, tuple[bytes, str | None, str]] = {
+    "not-json": (b"hello", None, "a body that is not JSON: 'hello'"),
+    "html": (HTML, "text/html", "an HTML page: '<!DOCTYPE html>"),
+    "empty": (b"", None, "an empty body"),
+    "whitespace": (b" \r\n\t", None, "an empty body"),
+    "truncated-json": (b'{"pending": [{"triggerTy', None, "a body that is not JSON"),
+    "invalid-utf8": (b"\xff\xfe\xfa\x00", None, "a body that is not JSON"),
+    "nested-100000": (b"[" * 100_000 + b"]" * 100_000, None, "a body that is not JSON: '[[[["),
+    "top-array": (b"[]", None, "savepoint list should be a JSON object, got an array"),
+    "top-string": (b'"ok"', None, "savepoint list should be a JSON object, got a string"),
+    "top-number": (b"42", None, "savepoint list should be a JSON object, got a number"),
+    "top-null": (b"null", None, "savepoint list should be a JSON object, got null"),
+    "top-bool": (b"true", None, "savepoint list should be a JSON object, got a boolean"),
+    "pending-missing": (b'{"completed": []}', None, "'pending' as a JSON array, got nothing (key missing)"),
+    "completed-missing": (b'{"pending": []}', None, "'completed' as a JSON array, got nothing (key missing)"),
+    "pending-object": (b'{"pending": {}, "completed": []}', None, "'pending' as a JSON array, got an object"),
+    "completed-null": (b'{"pending": [], "completed": null}', None, "'completed' as a JSON array, got null"),
+    "completed-string": (b'{"pending": [], "completed": "x"}', None, "'completed' as a JSON array, got a"),
+    "pending-item-number": (_listing(pending=[7]), None, "pending[0] should be a JSON object, got a number"),
+    "completed-item-number": (_listing(1), None, "completed[0] should be a JSON object, got a number"),
+    "completed-item-array": (_listing([]), None, "completed[0] should be a JSON object, got an array"),
+    "location-number": (_listing(_sp(location=5)), None, "[0].location should be a string, got int"),
+    "location-object": (_listing(_sp(location={})), None, "[0].location should be a string, got dict"),
+    "nonce-array": (_listing(_sp(triggerNonce=[])), None, "[0].triggerNonce should be a string, got list"),
+    "nonce-bool": (_listing(_sp(triggerNonce=True)), None, "[0].triggerNonce should be a string, got bool"),
+    "triggeredAt-number": (
+        _listing(_sp(triggeredAt=1767225600)), None, "completed[0].triggeredAt should be a string, got int"
+    ),
+    "triggeredAt-NaN": (
+        b'{"pending": [], "completed": [{"triggerType": "MANUAL", "triggeredAt": NaN}]}',
+        None,
+        "completed[0].triggeredAt should be a string, got float",
+    ),
+    "triggerType-missing": (_listing(_without("triggerType")), None, "completed[0].triggerType is required"),
+    "triggerType-null": (_listing(_sp(triggerType=None)), None, "completed[0].triggerType is required"),
+    "triggerType-number": (_listing(_sp(triggerType=3)), None, "completed[0].triggerType is required"),
+    "pending-triggerType-missing": (
+        _listing(pending=[{"triggerNonce": "n"}]), None, "pending[0].triggerType is required"
+    ),
+    "timestamp-words": (
+        _listing(_sp(triggeredAt="yesterday")), None,
+        "completed[0].triggeredAt is not an ISO-8601 date-time: 'yesterday'",
+    ),
+    "timestamp-month-13": (
+        _listing(_sp(triggeredAt="2026-13-01T00:00:00.000Z")), None,
+        "completed[0].triggeredAt is not an ISO-8601 date-time",
+    ),
+    "timestamp-empty": (_listing(_sp(triggeredAt="")), None, "completed[0].triggeredAt is not an ISO-8601"),
+    "timestamp-only-Z": (_listing(_sp(triggeredAt="Z")), None, "completed[0].triggeredAt is not an ISO-8601"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", LIST_BODIES)
+def test_bad_savepoint_list_body(wire: str, conn: FakeLakeSail, case: str) -> None:
+    """A 200 whose body is not a FlinkSavepointList: LakeSailResponseError saying what was wrong,
+    naming the call; one request (a bad body is not retried)."""
+    body, content_type, message = LIST_BODIES[case]
+    conn.add_fault("body", status=200, body=body, content_type=content_type, times=None)
+    exc = raises(wire, LIST, LakeSailResponseError)
+    assert type(exc) is LakeSailResponseError
+    assert str(exc).startswith(f"LakeSail API GET {LIST_PATH} returned HTTP 200 with ")
+    assert message in str(exc)
+    assert conn.token not in str(exc)
+    assert len(conn.requests) == 1
+
+
+OTHER_BODIES = {
+    "job-html": (DESCRIBE, HTML, "an HTML page"),
+    "job-array": (DESCRIBE, b"[]", "session job should be a JSON object, got an array"),
+    "job-string": (DESCRIBE, b'"RUNNING"', "session job should be a JSON object, got a string"),
+    "job-state-missing": (DESCRIBE, b'{"id": "JOB1"}', "session job has no 'state' string"),
+    "job-state-number": (DESCRIBE, b'{"id": "JOB1", "state": 3}', "session job has no 'state' string"),
+    "job-state-list": (DESCRIBE, b'{"state": ["RUNNING"]}', "session job has no 'state' string"),
+    "trigger-html": (TRIGGER, HTML, "an HTML page"),
+    "trigger-empty": (TRIGGER, b"", "an empty body"),
+    "trigger-array": (TRIGGER, b"[]", "savepoint should be a JSON object, got an array"),
+    "trigger-object-empty": (TRIGGER, b"{}", "savepoint.triggerType is required"),
+    "trigger-type-number": (TRIGGER, b'{"triggerType": 5}', "savepoint.triggerType is required"),
+    "trigger-nonce-number": (
+        TRIGGER, b'{"triggerType": "MANUAL", "triggerNonce": 5}', "savepoint.triggerNonce should be a string"
+    ),
+    "trigger-date": (TRIGGER, b'{"triggerType": "MANUAL", "triggeredAt": "27/11"}', "savepoint.triggeredAt"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", OTHER_BODIES)
+def test_bad_job_and_trigger_body(wire: str, conn: FakeLakeSail, case: str) -> None:
+    """A success on describe or on the trigger POST with a body of another shape: LakeSailResponseError,
+    and the call is not repeated."""
+    operation, body, message = OTHER_BODIES[case]
+    method, path = OPS[operation]
+    status = 202 if method == "POST" else 200
+    conn.add_fault("body", status=status, body=body, method=method, times=None)
+    exc = raises(wire, operation, LakeSailResponseError)
+    assert str(exc).startswith(f"LakeSail API {method} {path} returned HTTP {status} with ")
+    assert message in str(exc)
+    assert [r.method for r in conn.requests] == [method]
+
+
+@pytest.mark.parametrize("trigger_type", ["SCHEDULED", "manual", "", "\u00dcBER"])
+def test_unknown_trigger_type_is_kept(wire: str, conn: FakeLakeSail, trigger_type: str) -> None:
+    """A triggerType outside the documented four is data, not an error: parsed and given back."""
+    conn.add_fault("body", status=200, body=_listing(_sp(triggerType=trigger_type)), times=None)
+    (savepoint,) = call(wire, LIST).completed
+    assert savepoint.to_dict() == {**_sp(triggerType=trigger_type), "triggerNonce": None}
+
+
+def test_deeply_nested_error_body(wire: str, conn: FakeLakeSail) -> None:
+    conn.add_fault("body", status=503, body=b"[" * 100_000 + b"]" * 100_000, times=None)
+    exc = raises(wire, LIST, LakeSailApiError)
+    assert (exc.status_code, exc.api_message) == (503, None)
+
+
+# ---------------------------------------------------------------------------- redirects and big bodies
+
+
+@pytest.mark.parametrize("operation", [LIST, TRIGGER])
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_redirect_is_an_error_and_never_followed(
+    wire: str, conn: FakeLakeSail, waits: list[float], status: int, operation: str
+) -> None:
+    """A redirect, here to another host that would take the token: LakeSailApiError naming the
+    target; the other host gets no connection at all; no retry."""
+    with FakeLakeSail(token=conn.token) as elsewhere:
+        elsewhere.add_job(*IDS)
+        target = elsewhere.url + LIST_PATH
+        conn.add_fault("redirect", status=status, body=target, times=None)
+        exc = raises(wire, operation, LakeSailApiError)
+        assert exc.status_code == status
+        assert f"redirect to {target} not followed" in str(exc)
+        assert conn.token not in str(exc)
+        assert len(conn.requests) == 1
+        assert elsewhere.requests == []
+        assert elsewhere.connection_count == 0
+    assert waits == []
+
+
+def test_oversized_body_refused_then_the_hook_works(
+    wire: str, conn: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn.add_fault("body", status=200, body=b" " * (MAX_BODY_BYTES + 1))
+    assert f"a body over {MAX_BODY_BYTES} bytes" in str(raises(wire, LIST, LakeSailResponseError))
+    set_body_cap(monkeypatch, 4096)
+    conn.add_fault("body", status=200, body=json.dumps(EMPTY_LIST) + " " * 10_000)
+    hook = LakeSailHook()
+    assert "over 4096 bytes" in str(raises(wire, LIST, LakeSailResponseError, hook))
+    assert call(wire, LIST, hook=hook) == SavepointList()  # the same hook still works
+    # A huge 503 page from a gateway is still a 503: retried, then the success is returned.
+    conn.add_fault("status", status=503, body=b"<html>" + b"x" * 5000, retry_after=0)
+    assert call(wire, LIST, hook=hook) == SavepointList()
+    assert [r.status for r in conn.requests][-2:] == [503, 200]
+    body = json.dumps(EMPTY_LIST).encode() + b" " * 100
+    set_body_cap(monkeypatch, len(body))
+    conn.add_fault("body", status=200, body=body)
+    assert call(wire, LIST, hook=hook) == SavepointList()  # a body at the cap is accepted
+
+
+def _chunked(parts: list[bytes]) -> bytes:
+    return respond(
+        200,
+        b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n",
+        Transfer_Encoding="chunked",
+    )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        _chunked([json.dumps(EMPTY_LIST).encode()] + [b" " * 200] * 10),
+        respond(200, b"[" + b" " * 2000 + b"]", Connection="close"),  # read to close
+        # declared over the cap: refused before reading (the 50 MB never come: waiting would time out)
+        respond(200, json.dumps(EMPTY_LIST).encode(), Content_Length="50000000"),
+    ],
+    ids=["chunked", "read-to-close", "declared-length"],
+)
+def test_oversized_framed_body_refused(
+    wire: str, raw: Raw, monkeypatch: pytest.MonkeyPatch, answer: bytes
+) -> None:
+    set_body_cap(monkeypatch, 1000)
+    raw.answer = answer
+    assert "a body over 1000 bytes" in str(raises(wire, LIST, LakeSailResponseError, LakeSailHook(timeout=5)))
+    assert len(raw.seen) == 1
+
+
+# ---------------------------------------------------------------------------- IDs and the connection
+
+
+def test_bad_ids_send_nothing_and_look_nothing_up(
+    wire: str, fake: FakeLakeSail, lakesail_conn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looked_up: list[str] = []
+
+    async def no_lookup(conn_id: str) -> Any:
+        looked_up.append(conn_id)
+
+    monkeypatch.setattr(LakeSailHook, "get_connection", classmethod(lambda cls, cid: looked_up.append(cid)))
+    monkeypatch.setattr(base_hook, "aget_connection", no_lookup)
+    for operation in OPS:
+        for position, name in enumerate(("workspace_id", "session_id", "job_id")):
+            ids = list(IDS)
+            ids[position] = "bad id"
+            with pytest.raises(ValueError, match=rf"^{name} must be a LakeSail ResourceId \(1 to 20") as info:
+                call(wire, operation, *ids)
+            assert RESOURCE_ID_RULE in str(info.value)
+    assert fake.requests == []
+    assert looked_up == []
+
+
+@pytest.fixture
+def sync_lookups(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Each sync ``BaseHook.get_connection`` call, as "inside a running event loop?"; inside one it raises."""
+    calls: list[bool] = []
+    original = BaseHook.get_connection
+
+    def guarded(cls: type, conn_id: str) -> Any:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            calls.append(False)
+            return original(conn_id)
+        calls.append(True)
+        raise AssertionError("BaseHook.get_connection called inside the event loop")
+
+    monkeypatch.setattr(BaseHook, "get_connection", classmethod(guarded))
+    return calls
+
+
+def test_connection_looked_up_once_per_hook_without_blocking_the_loop(
+    wire: str, conn: FakeLakeSail, sync_lookups: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async_lookups: list[str] = []
+    original = base_hook.aget_connection
+
+    async def counting(conn_id: str) -> Any:
+        async_lookups.append(conn_id)
+        return await original(conn_id)
+
+    monkeypatch.setattr(base_hook, "aget_connection", counting)
+    hook = LakeSailHook()
+    for operation in (LIST, DESCRIBE, "test_connection"):
+        call(wire, operation, hook=hook)
+    assert conn.count() == 3
+    if wire == "sync":
+        assert (sync_lookups, async_lookups) == ([False], [])
+        call("async", LIST, hook=hook)  # the async twin reuses the settings looked up
+        assert (sync_lookups, async_lookups) == ([False], [])
+    else:
+        assert async_lookups == ["lakesail_default"]  # once per hook
+        assert True not in sync_lookups  # never the blocking look-up inside the loop
+        if AIRFLOW_V3:
+            assert sync_lookups == []  # Airflow 3 has a native async look-up
+        assert asyncio.run(hook.aget_settings()).authorization == f"Bearer {conn.token}"
+        assert conn.token not in repr(hook) + repr(hook.settings)
