@@ -287,8 +287,9 @@ def _scale(runs: list[dict[str, Any]]) -> list[str]:
         "",
         "N triggers in one event loop, each `run()` consumed as a task the way the triggerer does, "
         "starts spread over the first interval, polling the loopback load server; savepoints complete "
-        "at server-chosen times. CPU per poll = client process CPU in the steady window (from two "
-        "intervals after the start to the first completion) / savepoint-list requests the server saw "
+        "at server-chosen times. CPU per poll = client process CPU in the steady window (from three "
+        "intervals after the start, when every trigger has made its first poll, to the first "
+        "completion) / savepoint-list requests the server saw "
         "in it (a poll of ours is that GET plus the job GET while waiting: see req/poll; for Flink, the "
         "savepoint status GET plus the job GET), less the "
         "10 ms ticker's own CPU (measured alone before the run). "

@@ -173,9 +173,12 @@ class ApiHook(BaseHook):
             delay=DEFAULT_RETRY_DELAY if delay is None else delay,
             errors=self.errors,
             secrets=settings.secrets,
-            log=self.log,
+            log=self._retry_log,
             idempotent=idempotent,
         )
+
+    def _retry_log(self) -> Any:
+        return self.log
 
     def _timeout(self, settings: ConnectionSettings) -> float:
         return self.timeout or settings.timeout or DEFAULT_TIMEOUT

@@ -100,9 +100,17 @@ async def asettle(check: Callable[[], Awaitable[Verdict]]) -> Verdict:
     try:
         return await check()
     except FlinkspError as exc:
-        if exc.transient:
-            return not_yet(exc)
-        raise
+        return not_yet_or_raise(exc)
+
+
+def not_yet_or_raise(exc: FlinkspError) -> Verdict:
+    """For a check that raised: "not yet" when the error is transient, else the error again.
+
+    :param exc: what the check raised
+    """
+    if exc.transient:
+        return not_yet(exc)
+    raise exc
 
 
 class ProgressLog:

@@ -13,14 +13,13 @@ job's state only when the answer alone does not settle it) and turn transient er
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_flinksp.core.models import Savepoint, SavepointList
 from airflow_provider_flinksp.core.selection import choose_latest
-from airflow_provider_flinksp.core.waiting import Verdict, asettle, settle
-from airflow_provider_flinksp.exceptions import FlinkSavepointFailedError
+from airflow_provider_flinksp.core.waiting import Verdict, not_yet_or_raise, settle
+from airflow_provider_flinksp.exceptions import FlinkSavepointFailedError, FlinkspError
 from airflow_provider_flinksp.flink.models import ENDED_JOB_STATES
 
 if TYPE_CHECKING:
@@ -143,11 +142,10 @@ def check(hook: FlinkRestHook, target: WaitTarget) -> Verdict:
     return settle(once)
 
 
-def acheck(hook: FlinkRestHook, target: WaitTarget) -> Awaitable[Verdict]:
-    """Async twin of :func:`check`, for the triggerer (returns the coroutine to await)."""
-
-    async def once() -> Verdict:
-        job = target.job_id
+async def acheck(hook: FlinkRestHook, target: WaitTarget) -> Verdict:
+    """Async twin of :func:`check`, for the triggerer (one coroutine a poll: no closure)."""
+    job = target.job_id
+    try:
         if target.kind == RUNNING:
             return judge_running(target, await hook.a_describe_job(job))
         if target.trigger_id is None:
@@ -157,14 +155,13 @@ def acheck(hook: FlinkRestHook, target: WaitTarget) -> Awaitable[Verdict]:
                 verdict = judge_list(target, savepoints, (await hook.a_describe_job(job))["state"])
             return verdict
         trigger = target.trigger_id
-        try:
-            verdict = judge_trigger(target, await hook.a_get_savepoint(job, trigger), None)
-            if verdict.status == "waiting":
-                state = (await hook.a_describe_job(job))["state"]
-                again = await hook.a_get_savepoint(job, trigger) if state in ENDED_JOB_STATES else None
-                verdict = judge_trigger(target, again, state)
-        except FlinkSavepointFailedError as exc:
-            return Verdict("failed", str(exc))
-        return verdict
-
-    return asettle(once)
+        verdict = judge_trigger(target, await hook.a_get_savepoint(job, trigger), None)
+        if verdict.status == "waiting":
+            state = (await hook.a_describe_job(job))["state"]
+            again = await hook.a_get_savepoint(job, trigger) if state in ENDED_JOB_STATES else None
+            verdict = judge_trigger(target, again, state)
+    except FlinkSavepointFailedError as exc:
+        return Verdict("failed", str(exc))
+    except FlinkspError as exc:
+        return not_yet_or_raise(exc)
+    return verdict

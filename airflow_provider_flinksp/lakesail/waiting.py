@@ -10,14 +10,14 @@ transient API errors into "not yet".
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from airflow_provider_flinksp.core.models import SavepointList
 from airflow_provider_flinksp.core.selection import choose_latest
-from airflow_provider_flinksp.core.waiting import Verdict, asettle, settle
+from airflow_provider_flinksp.core.waiting import Verdict, not_yet_or_raise, settle
+from airflow_provider_flinksp.exceptions import FlinkspError
 from airflow_provider_flinksp.lakesail.models import TERMINAL_JOB_STATES
 
 if TYPE_CHECKING:
@@ -121,18 +121,17 @@ def check(hook: LakeSailHook, target: WaitTarget, now: float | None = None) -> V
     return settle(once)
 
 
-def acheck(hook: LakeSailHook, target: WaitTarget, now: float | None = None) -> Awaitable[Verdict]:
-    """Async twin of :func:`check`, for the triggerer (returns the coroutine to await)."""
+async def acheck(hook: LakeSailHook, target: WaitTarget, now: float | None = None) -> Verdict:
+    """Async twin of :func:`check`, for the triggerer (one coroutine a poll: no closure)."""
     ids = (target.workspace_id, target.session_id, target.job_id)
-
-    async def once() -> Verdict:
+    try:
         savepoints = await hook.a_list_session_job_savepoints(*ids)
         verdict = judge(savepoints, target, None, time.time() if now is None else now)
         if verdict.status == "waiting":
             verdict = with_job_state(verdict, (await hook.a_describe_session_job(*ids))["state"])
-        return verdict
-
-    return asettle(once)
+    except FlinkspError as exc:
+        return not_yet_or_raise(exc)
+    return verdict
 
 
 def _now(now: float | None) -> float:

@@ -172,7 +172,8 @@ class Attempts(Generic[T]):
     :param delay: the first backoff in seconds
     :param errors: the backend's error classes
     :param secrets: texts to blank out of whatever a server sends back
-    :param log: where retries are reported
+    :param log: gives the logger that retries are reported to (called only when there is one to
+        report, so that a hook makes its logger only then)
     :param idempotent: repeating the request cannot act twice (e.g. a POST that carries its own
         operation ID), so it is retried like a GET: also on 500, 502, 504 and "maybe sent" failures
     """
@@ -200,7 +201,7 @@ class Attempts(Generic[T]):
         delay: float,
         errors: ErrorKinds,
         secrets: tuple[str, ...],
-        log: logging.Logger | logging.LoggerAdapter[Any],
+        log: Callable[[], logging.Logger | logging.LoggerAdapter[Any]],
         idempotent: bool = False,
     ) -> None:
         self.method = method
@@ -243,13 +244,13 @@ class Attempts(Generic[T]):
     def _again_or(self, error: FlinkspError, retriable: bool, retry_after: float | None) -> Step[T]:
         if not retriable or self.attempt >= self.limit:
             if retriable and self.limit > 1:
-                self.log.warning("Giving up after %d attempts: %s", self.attempt, error)
+                self.log().warning("Giving up after %d attempts: %s", self.attempt, error)
             return Step(error=error)
         backoff = min(self.delay * 2 ** (self.attempt - 1), BACKOFF_CAP)
         wait = random.uniform(backoff / 2, backoff)
         if retry_after is not None:
             wait = max(wait, min(retry_after, RETRY_AFTER_CAP))
-        self.log.warning(
+        self.log().warning(
             "Attempt %d of %d failed (%s); trying again in %.2f s", self.attempt, self.limit, error, wait
         )
         self.attempt += 1
