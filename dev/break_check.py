@@ -333,9 +333,8 @@ def summary(result: dict[str, Any]) -> str:
         per[_module(r["path"])][r["status"]] += 1
     for module in sorted(per):
         c = per[module]
-        out.append(
-            f"| {module} | {sum(c.values())} | {c['caught']} | {c['survived']} | {c['timeout']} | {c['n/a']} |"
-        )
+        counts = " | ".join(str(c[s]) for s in ("caught", "survived", "timeout", "n/a"))
+        out.append(f"| {module} | {sum(c.values())} | {counts} |")
     survivors = [r for r in records if r["status"] == "survived"]
     if survivors:
         out += ["", "Survivors:", ""]
@@ -355,8 +354,12 @@ def compare(before_path: Path, after_path: Path) -> int:
     """Print the mutants caught before and not after; 1 if there is any."""
     before = {r["id"]: r for r in json.loads(before_path.read_text())["mutants"]}
     after = {r["id"]: r for r in json.loads(after_path.read_text())["mutants"]}
-    lost = [i for i, r in before.items() if r["status"] in CAUGHT and after.get(i, {}).get("status") not in CAUGHT]
-    gained = [i for i, r in after.items() if r["status"] in CAUGHT and before.get(i, {}).get("status") not in CAUGHT]
+
+    def caught(result: dict[str, Any], mutant: str) -> bool:
+        return result.get(mutant, {}).get("status") in CAUGHT
+
+    lost = [i for i in before if caught(before, i) and not caught(after, i)]
+    gained = [i for i in after if caught(after, i) and not caught(before, i)]
     for name, result in (("before", before), ("after", after)):
         c = Counter(r["status"] for r in result.values())
         print(
@@ -445,10 +448,12 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dev.break_check", description=__doc__.split("\n\n")[0])
     parser.add_argument("--tests", help="a test tree, or a folder holding one as tests/")
     parser.add_argument("--label", default="current", help="names the outputs (default: current)")
-    parser.add_argument("--markers", default=DEFAULT_MARKERS, help=f'pytest -m (default: "{DEFAULT_MARKERS}")')
+    parser.add_argument(
+        "--markers", default=DEFAULT_MARKERS, help="pytest -m expression (default: the unit tests)"
+    )
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per mutant beyond 3x its tests")
     parser.add_argument("--only", help="comma-separated mutant ids")
-    parser.add_argument("--reuse-baseline", action="store_true", help="keep the last sandbox and coverage map")
+    parser.add_argument("--reuse-baseline", action="store_true", help="keep the last sandbox, coverage")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="two result files")
     args = parser.parse_args(list(argv) if argv is not None else None)
