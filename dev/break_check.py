@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import json
 import os
 import shutil
@@ -82,6 +83,20 @@ def make_sandbox(work: Path, tests: Path) -> Path:
     shutil.copytree(REPO, repo, ignore=_ignore(REPO))
     shutil.copytree(tests, repo / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     return repo
+
+
+def package_digest(root: Path) -> str:
+    """A digest of the product code under ``root`` (to tell whether a kept baseline still fits)."""
+    digest = hashlib.sha256()
+    for path in sorted((root / PACKAGE).rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def restore_package(repo: Path) -> None:
+    """Put the worktree's product code back into the sandbox (after a run cut short)."""
+    shutil.rmtree(repo / PACKAGE)
+    shutil.copytree(REPO / PACKAGE, repo / PACKAGE, ignore=_ignore(REPO / PACKAGE))
 
 
 def _env(repo: Path, outcomes: Path, **extra: str) -> dict[str, str]:
@@ -387,7 +402,26 @@ def _select(mutants: Sequence[Mutant], only: str | None) -> list[Mutant]:
     return [m for m in mutants if m.id in wanted]
 
 
+def _round_robin(mutants: Sequence[Mutant]) -> list[Mutant]:
+    """One mutant of each file in turn, so that a run cut short has touched every module."""
+    per_file: dict[str, list[Mutant]] = defaultdict(list)
+    for mutant in mutants:
+        per_file[mutant.path].append(mutant)
+    queues = list(per_file.values())
+    order: list[Mutant] = []
+    while queues:
+        order += [queue.pop(0) for queue in queues]
+        queues = [queue for queue in queues if queue]
+    return order
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so that the file being broken is put back (also when run in the background)
+
+
 def check(args: argparse.Namespace) -> int:
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     ids = Counter(m.id for m in MUTANTS)
     if any(n > 1 for n in ids.values()):
         raise SystemExit(f"duplicate mutant ids: {[i for i, n in ids.items() if n > 1]}")
@@ -396,13 +430,25 @@ def check(args: argparse.Namespace) -> int:
     work.mkdir(parents=True, exist_ok=True)
     base_file = work / "baseline.json"
     repo = work / "repo"
-    if args.reuse_baseline and base_file.exists() and repo.exists():
+    out_json = OUT / f"{args.label}.json"
+    done: dict[str, dict[str, Any]] = {}
+    spent = 0.0
+    if args.resume and out_json.exists():
+        previous = json.loads(out_json.read_text())
+        done = {r["id"]: r for r in previous["mutants"] if r["status"] != "error"}
+        spent = previous.get("seconds", 0.0)
+        print(f"resuming: {len(done)} mutants done in {out_json}", flush=True)
+    if (args.reuse_baseline or args.resume) and base_file.exists() and repo.exists():
         base = json.loads(base_file.read_text())
+        if base.get("digest") != package_digest(REPO):
+            raise SystemExit("the product code changed since the kept baseline: run without --reuse-baseline")
+        restore_package(repo)
         print(f"reusing the baseline in {base_file}", flush=True)
     else:
         repo = make_sandbox(work, tests)
         print(f"baseline: the tests under coverage in {repo} ...", flush=True)
         base = baseline(repo, work, args.markers)
+        base["digest"] = package_digest(repo)
         base_file.write_text(json.dumps(base))
         print(f"baseline: {len(base['passed'])} passed, {len(base['failed'])} failed, {base['seconds']} s")
     result: dict[str, Any] = {
@@ -411,12 +457,16 @@ def check(args: argparse.Namespace) -> int:
         "markers": args.markers,
         "baseline": {k: base[k] for k in ("exit_status", "seconds", "passed", "failed", "skipped")},
         "mutants": [],
+        "seconds": spent,
     }
-    out_json = OUT / f"{args.label}.json"
     started = time.monotonic()
     trees: dict[str, ast.Module] = {}
-    selected = _select(MUTANTS, args.only)
+    selected = _round_robin(_select(MUTANTS, args.only))
+    position = {m.id: i for i, m in enumerate(MUTANTS)}
     for number, mutant in enumerate(selected, 1):
+        if mutant.id in done:
+            result["mutants"].append(done[mutant.id])
+            continue
         source = (repo / PACKAGE / mutant.path).read_text(encoding="utf-8")
         record = prepare(mutant, source)
         if record.get("status") != "n/a":
@@ -435,7 +485,8 @@ def check(args: argparse.Namespace) -> int:
             flush=True,
         )
         result["mutants"].append(record)
-        result["seconds"] = round(time.monotonic() - started, 1)
+        result["mutants"].sort(key=lambda r: position[r["id"]])
+        result["seconds"] = round(spent + time.monotonic() - started, 1)
         out_json.write_text(json.dumps(result, indent=1))
     text = summary(result)
     (OUT / f"{args.label}.md").write_text(text, encoding="utf-8")
@@ -454,6 +505,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per mutant beyond 3x its tests")
     parser.add_argument("--only", help="comma-separated mutant ids")
     parser.add_argument("--reuse-baseline", action="store_true", help="keep the last sandbox, coverage")
+    parser.add_argument(
+        "--resume", action="store_true", help="keep the mutants done in LABEL.json (implies --reuse-baseline)"
+    )
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="two result files")
     args = parser.parse_args(list(argv) if argv is not None else None)
