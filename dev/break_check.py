@@ -8,7 +8,8 @@ examples, dev tools, pyproject) into ``build/break_check/work-NAME/repo`` with `
 
 1. runs the test tree once under coverage with a context per test (pytest-cov
    ``--cov-context=test``), which maps each product line to the tests that ran it and passed;
-2. for each mutant of :data:`dev.break_check_mutants.MUTANTS` (its snippet must occur exactly
+2. for each mutant of :data:`dev.break_check_mutants.MUTANTS` (cheapest first: by the unmutated
+   duration of its tests, so that a run cut short has done the most; its snippet must occur exactly
    once in its file, else it is "not applicable"), writes the broken file into the copy, runs only
    the tests that cover the broken line (fastest first, ``-x``), and puts the file back, also on
    Ctrl-C: the worktree's own files are never touched.
@@ -402,19 +403,6 @@ def _select(mutants: Sequence[Mutant], only: str | None) -> list[Mutant]:
     return [m for m in mutants if m.id in wanted]
 
 
-def _round_robin(mutants: Sequence[Mutant]) -> list[Mutant]:
-    """One mutant of each file in turn, so that a run cut short has touched every module."""
-    per_file: dict[str, list[Mutant]] = defaultdict(list)
-    for mutant in mutants:
-        per_file[mutant.path].append(mutant)
-    queues = list(per_file.values())
-    order: list[Mutant] = []
-    while queues:
-        order += [queue.pop(0) for queue in queues]
-        queues = [queue for queue in queues if queue]
-    return order
-
-
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # so that the file being broken is put back (also when run in the background)
 
@@ -461,24 +449,31 @@ def check(args: argparse.Namespace) -> int:
     }
     started = time.monotonic()
     trees: dict[str, ast.Module] = {}
-    selected = _round_robin(_select(MUTANTS, args.only))
     position = {m.id: i for i, m in enumerate(MUTANTS)}
-    for number, mutant in enumerate(selected, 1):
+    plans: list[tuple[float, int, dict[str, Any], list[str]]] = []
+    for mutant in _select(MUTANTS, args.only):
         if mutant.id in done:
             result["mutants"].append(done[mutant.id])
             continue
         source = (repo / PACKAGE / mutant.path).read_text(encoding="utf-8")
         record = prepare(mutant, source)
+        tests_for: list[str] = []
         if record.get("status") != "n/a":
             tree = trees.setdefault(mutant.path, ast.parse(source))
             tests_for = covering(base, mutant.path, record["line"], record["last_line"], tree)
+        cost = sum(base["durations"].get(n, 0.0) for n in tests_for)
+        plans.append((cost, position[mutant.id], record, tests_for))
+    # the cheapest first (by the unmutated duration of their tests): a run cut short did the most
+    plans.sort(key=lambda plan: plan[:2])
+    for number, (_, _, record, tests_for) in enumerate(plans, 1):
+        if record.get("status") != "n/a":
             if tests_for:
                 record = run_mutant(repo, work, record, tests_for, base, args.timeout)
             else:
                 record.pop("mutated")
                 record |= {"status": "survived", "tests_selected": 0, "reason": "no passing test runs it"}
         print(
-            f"[{number}/{len(selected)}] {mutant.id} {mutant.path}:{record['line']} {record['status']}"
+            f"[{number}/{len(plans)}] {record['id']} {record['path']}:{record['line']} {record['status']}"
             f" ({record.get('tests_selected', 0)} tests, {record.get('seconds', 0)} s)"
             + (f" <- {record['first_failure']}" if record.get("first_failure") else "")
             + (f" [{record['reason']}]" if record.get("reason") else ""),
