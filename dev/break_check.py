@@ -340,6 +340,11 @@ def summary(result: dict[str, Any]) -> str:
         f"{totals['timeout']} timed out (counted as caught), {totals['n/a']} not applicable"
         + (f", {totals['error']} errors" if totals["error"] else "")
         + "**",
+    ]
+    missing = [m.id for m in MUTANTS if m.id not in {r["id"] for r in records}]
+    if missing:
+        out += ["", f"Not run yet ({len(missing)}; `--resume` runs them): {', '.join(missing)}"]
+    out += [
         "",
         "| module | mutants | caught | survived | timeout | n/a |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -503,11 +508,17 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument(
         "--resume", action="store_true", help="keep the mutants done in LABEL.json (implies --reuse-baseline)"
     )
+    parser.add_argument(
+        "--report", metavar="RESULT", help="print the summary of a result file (also partial)"
+    )
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="two result files")
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.compare:
         return compare(Path(args.compare[0]), Path(args.compare[1]))
+    if args.report:
+        print(summary(json.loads(Path(args.report).read_text())), end="")
+        return 0
     if args.list:
         for m in MUTANTS:
             print(f"{m.id}\t{m.path}\t{m.note}")
