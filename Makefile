@@ -10,7 +10,7 @@ PYTEST_FLAGS ?=
 
 .PHONY: test lint typecheck unit test-faults test-airflow2 demo bench fake-server clean \
 	flink-setup test-flink test-flink-airflow2 test-flink-record demo-flink test-e2e e2e-postgres \
-	e2e-chromium test-browser
+	e2e-chromium test-browser break-check
 
 $(VENV)/.installed: $(LOCK) pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -129,6 +129,21 @@ $(BENCH_VENV)/.installed: $(LOCK) requirements/bench-extra.lock pyproject.toml
 
 bench: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python -m benchmarks
+
+## make break-check: the break-the-code check (issue 13) on the current tests: breaks the product
+## code one line at a time (dev/break_check_mutants.py, in a copy under build/) and counts the breaks
+## the unit tests catch; writes build/break_check/current.{json,md}. Slow (an hour on 2 cores), so
+## not part of make test. BREAK_FLAGS="--only ID,..." for a few; compare two runs with
+## `python -m dev.break_check --compare build/break_check/before.json build/break_check/current.json`.
+BREAK_LOCK = requirements/break-check.lock
+BREAK_FLAGS ?=
+
+$(VENV)/.break-check-installed: $(VENV)/.installed $(BREAK_LOCK)
+	$(VENV)/bin/pip install $(PIP_FLAGS) -r $(BREAK_LOCK)
+	touch $@
+
+break-check: $(VENV)/.break-check-installed
+	$(VENV)/bin/python -m dev.break_check --tests tests --label current $(BREAK_FLAGS)
 
 clean:
 	rm -rf $(VENV) $(VENV2) $(BENCH_VENV) build *.egg-info .mypy_cache .ruff_cache
