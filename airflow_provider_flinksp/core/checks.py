@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 
@@ -35,7 +34,6 @@ def shown(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-@dataclass(frozen=True)
 class IdRule:
     """An API's rule for one kind of ID; calling it checks a value before anything is sent:
     ``rule(name, value)`` returns the value unchanged, or raises ValueError naming the parameter
@@ -45,8 +43,11 @@ class IdRule:
     :param what: what the value must be, e.g. "a Flink job ID (32 hexadecimal digits)"
     """
 
-    pattern: re.Pattern[str]
-    what: str
+    __slots__ = ("pattern", "what")
+
+    def __init__(self, pattern: re.Pattern[str], what: str) -> None:
+        self.pattern = pattern
+        self.what = what
 
     def __call__(self, name: str, value: object) -> str:
         if isinstance(value, str) and self.pattern.fullmatch(value):

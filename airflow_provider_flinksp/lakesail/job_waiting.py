@@ -10,49 +10,21 @@ transient API errors into "not yet".
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from airflow_provider_flinksp.core.waiting import Verdict, asettle, settle
+from airflow_provider_flinksp.lakesail.ids import (  # noqa: F401  (the state rules' old home)
+    DEFAULT_FAILURE_STATES,
+    DEFAULT_TARGET_STATES,
+    JOB_STATES,
+    check_states,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_flinksp.lakesail.hook import LakeSailHook
 
-#: The states the API documents for a session job.
-JOB_STATES = ("PENDING", "RUNNING", "DELETING", "FAILED")
-DEFAULT_TARGET_STATES = ("RUNNING",)
-DEFAULT_FAILURE_STATES = ("FAILED", "DELETING")
 
-
-def check_states(target_states: object, failure_states: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Check the states a wait ends in: non-empty lists of strings, no state in both.
-
-    :param target_states: the states that mean done
-    :param failure_states: the states that mean failed
-    :return: both, upper-cased
-    :raises ValueError: naming the parameter
-    """
-    checked = []
-    for name, states in (("target_states", target_states), ("failure_states", failure_states)):
-        if (
-            isinstance(states, (str, bytes))
-            or not isinstance(states, Collection)
-            or not all(isinstance(state, str) and state for state in states)
-        ):
-            raise ValueError(f"{name} must be a list of job states such as ['RUNNING']; got {states!r}")
-        checked.append(tuple(state.upper() for state in states))
-    target, failure = checked
-    if not target:
-        raise ValueError("target_states must name at least one job state, e.g. ['RUNNING']")
-    both = sorted(set(target) & set(failure))
-    if both:
-        raise ValueError(f"{', '.join(both)} cannot be in both target_states and failure_states")
-    return target, failure
-
-
-@dataclass(frozen=True)
-class JobTarget:
+class JobTarget(NamedTuple):
     """Which job, and which states end the wait.
 
     :param workspace_id: the workspace ID

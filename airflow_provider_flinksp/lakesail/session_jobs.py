@@ -14,18 +14,14 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_flinksp._compat import BaseSensorOperator
 from airflow_provider_flinksp.core.tasks import SensorTask, WaitingOperator
 from airflow_provider_flinksp.exceptions import LakeSailJobFailedError
-from airflow_provider_flinksp.lakesail.job_waiting import (
-    DEFAULT_FAILURE_STATES,
-    DEFAULT_TARGET_STATES,
-    JobTarget,
-    check_states,
-)
+from airflow_provider_flinksp.lakesail.ids import DEFAULT_FAILURE_STATES, DEFAULT_TARGET_STATES, check_states
 from airflow_provider_flinksp.lakesail.task import LakeSailJobTask, LakeSailTask
 
 if TYPE_CHECKING:
     from airflow.sdk.definitions.context import Context
 
     from airflow_provider_flinksp.core.waiting import Verdict
+    from airflow_provider_flinksp.lakesail.job_waiting import JobTarget
 
 SUMMARY_KEYS = ("id", "name", "state", "createdAt", "updatedAt")
 
@@ -149,6 +145,8 @@ class LakeSailCreateSessionJobOperator(_JobWait, WaitingOperator):
         self.log.info("Created session job %s/%s (%s)", where, summary["id"], summary["state"])
         if not self.wait_for_running:
             return summary
+        from airflow_provider_flinksp.lakesail.job_waiting import JobTarget
+
         target = JobTarget(self.workspace_id, self.session_id, summary["id"])
         deadline = time.time() + self.timeout
         if self.deferrable:
@@ -195,6 +193,8 @@ class LakeSailSessionJobSensor(LakeSailJobTask, _JobWait, SensorTask, BaseSensor
         self.target_states, self.failure_states = check_states(target_states, failure_states)
 
     def _target(self, context: Any) -> JobTarget:
+        from airflow_provider_flinksp.lakesail.job_waiting import JobTarget
+
         return JobTarget(
             self.workspace_id, self.session_id, self.job_id, self.target_states, self.failure_states
         )
