@@ -10,7 +10,8 @@ transient API errors into "not yet".
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_flinksp.core.waiting import Verdict, asettle, settle
 from airflow_provider_flinksp.lakesail.ids import (  # noqa: F401  (the state rules' old home)
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     from airflow_provider_flinksp.lakesail.hook import LakeSailHook
 
 
-class JobTarget(NamedTuple):
+@dataclass(frozen=True)
+class JobTarget:
     """Which job, and which states end the wait.
 
     :param workspace_id: the workspace ID
