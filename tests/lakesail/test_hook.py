@@ -687,6 +687,18 @@ def test_unknown_trigger_type_is_kept(wire: str, conn: FakeLakeSail, trigger_typ
     assert savepoint.to_dict() == {**_sp(triggerType=trigger_type), "triggerNonce": None}
 
 
+@pytest.mark.parametrize("spelling", ["plain", "json-escapes"])
+def test_token_echoed_in_a_good_body_is_blanked(wire: str, conn: FakeLakeSail, spelling: str) -> None:
+    """A 200 savepoint list that echoes the token (as it is, or spelled in JSON escapes): the values
+    the hook gives back (and so XComs, events and logs) do not hold it."""
+    token = conn.token
+    echoed = token if spelling == "plain" else "".join(f"\\u{ord(char):04x}" for char in token)
+    body = '{"pending": [], "completed": [{"triggerType": "MANUAL", "location": "s3://b/' + echoed + '"}]}'
+    conn.add_fault("body", status=200, body=body.encode(), times=None)
+    (savepoint,) = call(wire, LIST).completed
+    assert savepoint.location == "s3://b/***"
+
+
 def test_deeply_nested_error_body(wire: str, conn: FakeLakeSail) -> None:
     conn.add_fault("body", status=503, body=b"[" * 100_000 + b"]" * 100_000, times=None)
     exc = raises(wire, LIST, LakeSailApiError)
