@@ -68,6 +68,14 @@ class ApiHook(BaseHook):
     #: The cheap authenticated read of :meth:`test_connection` (see :meth:`describe_probe`).
     probe_path: ClassVar[str]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Airflow 2.11's providers manager reads the connection form only from the hook class's
+        # own namespace, never from a base class's
+        for name in ("get_connection_form_widgets", "get_ui_field_behaviour"):
+            if name not in cls.__dict__:
+                setattr(cls, name, classmethod(getattr(ApiHook, name).__func__))
+
     def __init__(self, conn_id: str, **settings: Unpack[ApiSettings]) -> None:
         super().__init__()
         unknown = sorted(set(settings) - set(ApiSettings.__annotations__))
