@@ -141,7 +141,7 @@ class SavepointList:
                     f"savepoint list needs '{key}' as a JSON array, got {json_type(items, key in data)}"
                 )
             try:  # the usual case: every item was parsed before (the same list, polled again)
-                lists.append([_PARSED[tuple(map(item.get, _FIELDS))] for item in items])
+                lists.append([_PARSED[_fields(item)] for item in items])
             except (KeyError, AttributeError, TypeError):
                 lists.append([Savepoint.from_api(item, f"{key}[{i}]") for i, item in enumerate(items)])
         return cls(pending=lists[0], completed=lists[1])

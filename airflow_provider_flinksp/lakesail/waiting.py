@@ -126,7 +126,7 @@ async def acheck(hook: LakeSailHook, target: WaitTarget, now: float | None = Non
     ids = (target.workspace_id, target.session_id, target.job_id)
     try:
         savepoints = await hook.a_list_session_job_savepoints(*ids)
-        verdict = judge(savepoints, target, None, time.time() if now is None else now)
+        verdict = judge(savepoints, target, None, _now(now))
         if verdict.status == "waiting":
             verdict = with_job_state(verdict, (await hook.a_describe_session_job(*ids))["state"])
     except FlinkspError as exc:

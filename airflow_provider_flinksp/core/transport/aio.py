@@ -221,29 +221,6 @@ async def close_sessions() -> None:
         await entry.close()
 
 
-async def send(
-    settings: ConnectionSettings,
-    user_agent: str,
-    method: str,
-    url: str,
-    timeout: float,
-    *,
-    json_body: Any = None,
-) -> Reply:
-    """Send one request on the running loop's route for ``settings`` (see :meth:`Route.send`).
-
-    :param settings: the connection's settings
-    :param user_agent: the User-Agent header
-    :param method: the HTTP method
-    :param url: the whole URL
-    :param timeout: the deadline for the whole request (connect, head and body), in seconds
-    :param json_body: a JSON body, if any
-    :raises TransportError: when no usable response came
-    """
-    route = await route_for(settings, user_agent)
-    return await route.send(method, url, timeout, json_body=json_body)
-
-
 @functools.lru_cache(maxsize=64)
 def _client_timeout(total: float) -> aiohttp.ClientTimeout:
     """aiohttp's timeout settings for a request with ``total`` seconds in all (made once per value)."""
