@@ -20,32 +20,22 @@ from airflow_provider_flinksp.lakesail.ids import (  # noqa: F401  (the state ru
     JOB_STATES,
     check_states,
 )
+from airflow_provider_flinksp.lakesail.models import JobRef
 
 if TYPE_CHECKING:
     from airflow_provider_flinksp.lakesail.hook import LakeSailHook
 
 
 @dataclass(frozen=True)
-class JobTarget:
-    """Which job, and which states end the wait.
+class JobTarget(JobRef):
+    """Which states of the job end the wait (the job's IDs come first, as in :class:`JobRef`).
 
-    :param workspace_id: the workspace ID
-    :param session_id: the Flink session ID
-    :param job_id: the session job ID
     :param target_states: done in one of these
     :param failure_states: failed in one of these
     """
 
-    workspace_id: str
-    session_id: str
-    job_id: str
     target_states: tuple[str, ...] = DEFAULT_TARGET_STATES
     failure_states: tuple[str, ...] = DEFAULT_FAILURE_STATES
-
-    @property
-    def ids(self) -> tuple[str, str, str]:
-        """The three IDs, for the hook."""
-        return (self.workspace_id, self.session_id, self.job_id)
 
 
 def judge(job: dict[str, Any], target: JobTarget) -> Verdict:

@@ -18,26 +18,20 @@ from airflow_provider_flinksp.core.models import SavepointList
 from airflow_provider_flinksp.core.selection import choose_latest
 from airflow_provider_flinksp.core.waiting import Verdict, not_yet_or_raise, settle
 from airflow_provider_flinksp.exceptions import FlinkspError
-from airflow_provider_flinksp.lakesail.models import TERMINAL_JOB_STATES
+from airflow_provider_flinksp.lakesail.models import TERMINAL_JOB_STATES, JobRef
 
 if TYPE_CHECKING:
     from airflow_provider_flinksp.lakesail.hook import LakeSailHook
 
 
 @dataclass(frozen=True)
-class WaitTarget:
-    """What to wait for.
+class WaitTarget(JobRef):
+    """What to wait for: the job's savepoints (the job's IDs come first, as in :class:`JobRef`).
 
-    :param workspace_id: the workspace ID
-    :param session_id: the Flink session ID
-    :param job_id: the session job ID
     :param trigger_nonce: wait for this savepoint to complete; None: wait until nothing is pending
     :param grace_deadline: epoch seconds after which a nonce in neither list means failure
     """
 
-    workspace_id: str
-    session_id: str
-    job_id: str
     trigger_nonce: str | None = None
     grace_deadline: float | None = None
 
@@ -109,7 +103,7 @@ def check(hook: LakeSailHook, target: WaitTarget, now: float | None = None) -> V
     :param target: what is awaited
     :param now: epoch seconds (default: now)
     """
-    ids = (target.workspace_id, target.session_id, target.job_id)
+    ids = target.ids
 
     def once() -> Verdict:
         savepoints = hook.list_session_job_savepoints(*ids)
@@ -123,7 +117,7 @@ def check(hook: LakeSailHook, target: WaitTarget, now: float | None = None) -> V
 
 async def acheck(hook: LakeSailHook, target: WaitTarget, now: float | None = None) -> Verdict:
     """Async twin of :func:`check`, for the triggerer (one coroutine a poll: no closure)."""
-    ids = (target.workspace_id, target.session_id, target.job_id)
+    ids = target.ids
     try:
         savepoints = await hook.a_list_session_job_savepoints(*ids)
         verdict = judge(savepoints, target, None, _now(now))

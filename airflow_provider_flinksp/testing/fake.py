@@ -265,9 +265,8 @@ class FakeLakeSail:
     def trigger(self, workspace: str, session: str, job: str) -> dict[str, Any]:
         """Trigger a manual savepoint in-process, as ``POST .../savepoints`` would (not counted as a POST).
 
-        :param workspace: workspace ID
-        :param session: session ID
-        :param job: job ID
+        ``workspace``, ``session`` and ``job`` name the job, as for :meth:`get_job`.
+
         :return: the new savepoint, as the 202 body (``location`` is ``None``)
         :raises FakeLakeSailError: 404 for an unknown job; 409 when the job is not RUNNING; while one is
             pending, 409 or 400 as ``pending_policy`` says
@@ -277,9 +276,8 @@ class FakeLakeSail:
     def savepoints(self, workspace: str, session: str, job: str) -> dict[str, list[dict[str, Any]]]:
         """The current listing ``{"pending": [...], "completed": [...]}`` of a job, in-process.
 
-        :param workspace: workspace ID
-        :param session: session ID
-        :param job: job ID
+        ``workspace``, ``session`` and ``job`` name the job, as for :meth:`get_job`.
+
         :raises FakeLakeSailError: 404 for an unknown job
         """
         return self.get_job(workspace, session, job).savepoints()
@@ -287,9 +285,8 @@ class FakeLakeSail:
     def fail_job(self, workspace: str, session: str, job: str) -> None:
         """Make a job ``FAILED`` now (a created job that has not started yet never will).
 
-        :param workspace: workspace ID
-        :param session: session ID
-        :param job: job ID
+        ``workspace``, ``session`` and ``job`` name the job, as for :meth:`get_job`.
+
         :raises FakeLakeSailError: 404 for an unknown job
         """
         self.get_job(workspace, session, job).state = "FAILED"
@@ -298,9 +295,8 @@ class FakeLakeSail:
         """What a job was created with, as a ``FlinkSessionJobSpec``: ``name``, ``flinkConfiguration``
         (e.g. ``execution.savepoint.path`` for a restore) and ``job`` (``jarUri``, ``entryClass``, ``args``).
 
-        :param workspace: workspace ID
-        :param session: session ID
-        :param job: job ID
+        ``workspace``, ``session`` and ``job`` name the job, as for :meth:`get_job`.
+
         :raises FakeLakeSailError: 404 for an unknown job
         """
         return self.get_job(workspace, session, job).spec()
@@ -308,9 +304,7 @@ class FakeLakeSail:
     def triggered_count(self, workspace: str, session: str, job: str) -> int:
         """How many HTTP POSTs were accepted (202) for this job's savepoints since :meth:`reset_counters`.
 
-        :param workspace: workspace ID
-        :param session: session ID
-        :param job: job ID
+        ``workspace``, ``session`` and ``job`` name the job, as for :meth:`get_job`.
         """
         path = f"{FLINK_PREFIX}/workspaces/{workspace}/sessions/{session}/jobs/{job}/savepoints"
         return sum(
