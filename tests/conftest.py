@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -25,7 +26,7 @@ os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
 import pytest  # noqa: E402
 
 from airflow_provider_flinksp.testing import FakeLakeSail  # noqa: E402
-from tests.dag_runs import OUTCOMES_ENV, Run, load_dag, run_once  # noqa: E402
+from tests.dag_runs import OUTCOMES_ENV, SETTINGS_ENV, Run, load_dag, run_once  # noqa: E402
 from tests.flink_backend.playback import Playback  # noqa: E402
 
 
@@ -54,8 +55,6 @@ def fake() -> FakeLakeSail:
 @pytest.fixture
 def lakesail_conn(fake: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> str:
     """``lakesail_default`` pointing at the fake server, through AIRFLOW_CONN_ (JSON)."""
-    import json
-
     value = json.dumps(
         {"conn_type": "lakesail", "host": fake.url, "password": fake.token, "extra": {"retry_delay": 0.01}}
     )
@@ -65,14 +64,15 @@ def lakesail_conn(fake: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def run_dag(airflow_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Run]:
-    """``run_dag(file, dag_id="dag", env={...}, **conf)``: set ``env``, import the DAG file of
-    tests/dags, ``dag.test()`` it with ``conf`` and read the run back (states, XComs, records)."""
+    """``run_dag(file, dag_id="dag", settings={...}, **conf)``: import a DAG file of tests/dags with
+    these settings, ``dag.test()`` it with ``conf`` and read the run back (states, XComs, records)."""
     outcomes = tmp_path / "outcomes.jsonl"
     monkeypatch.setenv(OUTCOMES_ENV, str(outcomes))
 
-    def run(file_name: str, dag_id: str = "dag", *, env: dict[str, object] | None = None, **conf: Any) -> Run:
-        for key, value in (env or {}).items():
-            monkeypatch.setenv(key, str(value))
+    def run(
+        file_name: str, dag_id: str = "dag", *, settings: dict[str, Any] | None = None, **conf: Any
+    ) -> Run:
+        monkeypatch.setenv(SETTINGS_ENV, json.dumps(settings or {}))
         return run_once(load_dag(file_name, dag_id), outcomes, **conf)
 
     return run
@@ -93,8 +93,6 @@ def bearer(token: str) -> dict[str, object]:
 @pytest.fixture
 def flink(monkeypatch: pytest.MonkeyPatch) -> Iterator[Playback]:
     """A playback of Flink's recorded responses on 127.0.0.1; ``flink_default`` points at it."""
-    import json
-
     server = Playback()
     value = {"conn_type": "flink", "host": server.url, "extra": {"retry_delay": 0.01}}
     monkeypatch.setenv("AIRFLOW_CONN_FLINK_DEFAULT", json.dumps(value))

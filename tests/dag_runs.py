@@ -1,6 +1,5 @@
-"""Load a DAG file from tests/dags (the dags folder of the test session) and read back a dag.test() run.
+"""Load a DAG file of tests/dags (``examples/`` links to dags_examples/) and read back a dag.test() run.
 
-``tests/dags/examples`` is a link to ``dags_examples/``, so the examples run from the dags folder too.
 Test DAGs append their failures and reports, one JSON line each, to the file named by ``OUTCOMES_ENV``.
 """
 
@@ -8,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,27 @@ from airflow_provider_flinksp._compat import AIRFLOW_V3
 
 DAGS = Path(__file__).resolve().parent / "dags"
 OUTCOMES_ENV = "FLINKSP_TEST_OUTCOMES"
+#: A JSON object of settings that shape the env-shaped test DAGs (``run_dag``'s ``settings``).
+SETTINGS_ENV = "FLINKSP_TEST_DAG_SETTINGS"
+
+
+def settings() -> dict[str, Any]:
+    """The settings a test gave its DAG file (empty when it parses on its own)."""
+    return dict(json.loads(os.environ.get(SETTINGS_ENV) or "{}"))
+
+
+def record(**line: Any) -> None:
+    """Append one JSON line to the outcomes file, if there is one."""
+    path = os.environ.get(OUTCOMES_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(line) + "\n")
+
+
+def record_failure(context: Any) -> None:
+    """An ``on_failure_callback`` recording the task ID and the exception's type and text."""
+    exc = context.get("exception")
+    record(task_id=context["ti"].task_id, exception=type(exc).__name__, message=str(exc))
 
 
 @dataclass

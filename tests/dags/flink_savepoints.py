@@ -9,15 +9,12 @@ directory come in as params (rendered when the tasks run), so parsing looks noth
 - ``flink_slow_reschedule`` / ``flink_slow_defer``: trigger and gate on a job whose savepoints take
   6 s (it sleeps while snapshotting), so the gate really waits (rescheduled, or in the trigger).
 
-Failures are appended to the file named by ``FLINKSP_TEST_OUTCOMES``.
+Failures go to the outcomes file (tests.dag_runs).
 """
 
 from __future__ import annotations
 
-import json
-import os
 from datetime import datetime
-from typing import Any
 
 try:
     from airflow.sdk import DAG
@@ -30,8 +27,8 @@ from airflow_provider_flinksp.operators import (
     FlinkTriggerSavepointOperator,
 )
 from airflow_provider_flinksp.sensors import FlinkSavepointSensor
+from tests.dag_runs import record_failure
 
-OUTCOMES_ENV = "FLINKSP_TEST_OUTCOMES"
 JOB = "{{ params.job_id }}"
 TRIGGER_ID = "{{ ti.xcom_pull(task_ids='trigger', key='trigger_id') }}"
 PARAMS = {"job_id": "", "jar_id": "", "target_directory": ""}
@@ -44,17 +41,6 @@ RUN_JAR = {
 }
 
 
-def record_outcome(context: Any) -> None:
-    """Append the task id and the exception's type and text to the outcomes file."""
-    path = os.environ.get(OUTCOMES_ENV)
-    if not path:
-        return
-    exc = context.get("exception")
-    line = {"task_id": context["ti"].task_id, "exception": type(exc).__name__, "message": str(exc)}
-    with open(path, "a", encoding="utf-8") as out:
-        out.write(json.dumps(line) + "\n")
-
-
 def new_dag(dag_id: str) -> DAG:
     return DAG(
         dag_id,
@@ -63,7 +49,7 @@ def new_dag(dag_id: str) -> DAG:
         catchup=False,
         tags=["test", "flink"],
         params=PARAMS,
-        default_args={"on_failure_callback": record_outcome},
+        default_args={"on_failure_callback": record_failure},
     )
 
 

@@ -159,7 +159,7 @@ def test_the_three_savepoint_tasks_record_the_savepoint_as_the_event_extra(
     airflow_db: str, lakesail_conn: str, fake: FakeLakeSail
 ) -> None:
     before = len(recorded_events(URI))
-    dag = load_dag("asset_producers.py")
+    dag = load_dag("lakesail_dags.py", "asset_producers")
     register_assets(dag)
     run = run_once(dag)
     assert run.states == {

@@ -1,6 +1,6 @@
-"""Restore for real, run by dag.test() against FakeLakeSail: LakeSailCreateSessionJobOperator creates
-a session job from a savepoint and waits until it is RUNNING, or LakeSailSessionJobSensor does the
-waiting; in poke and deferrable mode, including a job that FAILS while it is awaited."""
+"""Restore for real, ``restore_jobs`` (tests/dags/lakesail_dags.py) run by dag.test() against FakeLakeSail:
+LakeSailCreateSessionJobOperator creates a session job from a savepoint and waits until it is RUNNING,
+or LakeSailSessionJobSensor waits; poke and deferrable, including a job that FAILS while awaited."""
 
 from __future__ import annotations
 
@@ -26,10 +26,8 @@ DESCRIBE = re.compile(rf"^{JOBS_PATH}/(SJ[0-9A-F]+)$")
 
 @pytest.fixture
 def run_restore(run_dag: Callable[..., Run], server: FakeLakeSail) -> Callable[..., Run]:
-    """Run tests/dags/restore_jobs.py with these settings (``RESTORE_DAG_<KEY>``)."""
-    return lambda **settings: run_dag(
-        "restore_jobs.py", env={f"RESTORE_DAG_{key.upper()}": value for key, value in settings.items()}
-    )
+    """Run ``restore_jobs`` with these settings."""
+    return lambda **settings: run_dag("lakesail_dags.py", "restore_jobs", settings=settings)
 
 
 class StartOnceSeenPending:
@@ -53,12 +51,7 @@ def server(airflow_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLak
     with FakeLakeSail(token=TOKEN, job_start_delay=600) as fake:
         fake.clock = StartOnceSeenPending(fake)
         fake.add_session("WS1", "SESS1")
-        value = {
-            "conn_type": "lakesail",
-            "host": fake.url,
-            "password": fake.token,
-            "extra": {"retry_delay": 0.01},
-        }
+        value = {"conn_type": "lakesail", "host": fake.url, "password": TOKEN, "extra": {"retry_delay": 0.01}}
         monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(value))
         yield fake
 
@@ -104,9 +97,7 @@ def test_restore_from_a_savepoint_and_wait_until_running(
     assert outcome.states == {"create": "success"}, outcome.outcomes
     job_id = outcome.xcoms[("create", "job_id")]
     summary = outcome.xcoms[("create", "return_value")]
-    assert summary["id"] == job_id
-    assert summary["state"] == "RUNNING"
-    assert summary["name"] == "orders-restored"
+    assert (summary["id"], summary["state"], summary["name"]) == (job_id, "RUNNING", "orders-restored")
     assert set(summary) == {"id", "name", "state", "createdAt", "updatedAt"}
     spec = server.job_spec("WS1", "SESS1", job_id)
     assert spec["flinkConfiguration"] == {
@@ -128,59 +119,47 @@ def test_restore_from_a_savepoint_and_wait_until_running(
 def test_create_without_a_savepoint_then_the_sensor_waits(
     server: FakeLakeSail, run_restore: Callable[..., Run], mode: str
 ) -> None:
-    outcome = run_restore(mode=mode, wait="sensor", savepoint="")
+    outcome = run_restore(mode=mode, wait="sensor")
     assert outcome.states == {"create": "success", "watch": "success"}, outcome.outcomes
     job_id = outcome.xcoms[("create", "job_id")]
     assert outcome.xcoms[("create", "return_value")]["state"] == "PENDING"  # it did not wait
     watched = outcome.xcoms[("watch", "return_value")]
-    assert watched["id"] == job_id
-    assert watched["state"] == "RUNNING"
+    assert (watched["id"], watched["state"]) == (job_id, "RUNNING")
     assert server.job_spec("WS1", "SESS1", job_id)["flinkConfiguration"] == {"parallelism.default": "2"}
     assert len(describes(server)) >= 2
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_job_that_fails_while_the_operator_waits_fails_the_task_without_retry(
+@pytest.mark.parametrize("waiter", ["create", "watch"])
+def test_a_job_that_fails_while_awaited_fails_the_task_without_retry(
     server: FakeLakeSail,
     fail_while_watched: FailWhileWatched,
     run_restore: Callable[..., Run],
     mode: str,
+    waiter: str,
 ) -> None:
-    outcome = run_restore(mode=mode, savepoint=SAVEPOINT)
+    """The operator (``create``) or the sensor (``watch``) waits: the job FAILS, the task fails."""
+    outcome = run_restore(mode=mode, savepoint=SAVEPOINT, wait="sensor" if waiter == "watch" else "operator")
     assert outcome.state == "failed"
-    assert outcome.states == {"create": "failed"}
-    assert outcome.tries["create"] == 1  # retries=1, but a FAILED job is not retried
-    failure = outcome.outcomes["create"]
-    assert failure["error_type"] == "LakeSailJobFailedError"
-    assert f"Session job WS1/SESS1/{fail_while_watched.failed} is FAILED, a failure state" in failure["error"]
+    expected = {"create": "failed"} if waiter == "create" else {"create": "success", "watch": "failed"}
+    assert outcome.states == expected
+    assert outcome.tries[waiter] == 1  # retries=1, but a FAILED job is not retried
+    assert outcome.outcomes[waiter]["exception"] == "LakeSailJobFailedError"
+    failed = fail_while_watched.failed
+    assert f"Session job WS1/SESS1/{failed} is FAILED, a failure state" in outcome.message(waiter)
     assert server.count("POST") == 1
-    assert outcome.xcoms[("create", "job_id")] == fail_while_watched.failed
-
-
-@pytest.mark.parametrize("mode", MODES)
-def test_a_job_that_fails_while_the_sensor_waits_fails_the_sensor_without_retry(
-    server: FakeLakeSail,
-    fail_while_watched: FailWhileWatched,
-    run_restore: Callable[..., Run],
-    mode: str,
-) -> None:
-    outcome = run_restore(mode=mode, wait="sensor", savepoint="")
-    assert outcome.states == {"create": "success", "watch": "failed"}
-    assert outcome.tries["watch"] == 1
-    assert outcome.outcomes["watch"]["error_type"] == "LakeSailJobFailedError"
-    assert "is FAILED, a failure state" in outcome.outcomes["watch"]["error"]
+    assert outcome.xcoms[("create", "job_id")] == failed
 
 
 def test_a_wait_that_outlasts_its_timeout_fails(
-    server: FakeLakeSail,
-    run_restore: Callable[..., Run],
+    server: FakeLakeSail, run_restore: Callable[..., Run]
 ) -> None:
     server.state.job_start_delay = 10**6
     started = time.monotonic()
     outcome = run_restore(mode="poke", timeout=0.5)
     assert outcome.states == {"create": "failed"}
     assert outcome.tries["create"] == 1  # a retry would create a second job
-    error = outcome.outcomes["create"]["error"]
+    error = outcome.message("create")
     assert "Timed out waiting: Session job WS1/SESS1/" in error
     assert "is PENDING; waiting for RUNNING" in error
     assert "was created and is left as it is; not retrying" in error
