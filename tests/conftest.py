@@ -54,11 +54,14 @@ def fake() -> FakeLakeSail:
 
 @pytest.fixture
 def lakesail_conn(fake: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> str:
-    """``lakesail_default`` pointing at the fake server, through AIRFLOW_CONN_ (JSON)."""
-    value = json.dumps(
-        {"conn_type": "lakesail", "host": fake.url, "password": fake.token, "extra": {"retry_delay": 0.01}}
-    )
-    monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", value)
+    return point_at(monkeypatch, fake)
+
+
+def point_at(monkeypatch: pytest.MonkeyPatch, server: FakeLakeSail, **extra: object) -> str:
+    """Point ``lakesail_default`` at ``server`` through AIRFLOW_CONN_ (JSON), 0.01 s between retries."""
+    value = {"conn_type": "lakesail", "host": server.url, "password": server.token}
+    value["extra"] = {"retry_delay": 0.01, **extra}
+    monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(value))
     return "lakesail_default"
 
 

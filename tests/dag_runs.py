@@ -1,7 +1,5 @@
-"""Load a DAG file of tests/dags (``examples/`` links to dags_examples/) and read back a dag.test() run.
-
-Test DAGs append their failures and reports, one JSON line each, to the file named by ``OUTCOMES_ENV``.
-"""
+"""Load a DAG file of tests/dags (``examples/`` links to dags_examples/) and read back a dag.test() run;
+the outcomes file the test DAGs append their failures and reports to, one JSON line each."""
 
 from __future__ import annotations
 
@@ -45,7 +43,6 @@ def record_failure(context: Any) -> None:
 class Run:
     """What one ``dag.test()`` left behind: states, tries, XComs, the DAG's records, reschedules."""
 
-    dag_run: Any
     state: str
     states: dict[str, str]
     tries: dict[str, int]
@@ -73,10 +70,8 @@ def load_module(file_name: str) -> ModuleType:
     """Import a DAG file of tests/dags (``examples/...`` for the examples) as a fresh module."""
     path = DAGS / file_name
     spec = importlib.util.spec_from_file_location(f"dag_{path.stem}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
 
 
@@ -90,26 +85,18 @@ def run_once(dag: Any, outcomes: Path | None = None, **conf: Any) -> Run:
     """``dag.test()`` (with ``conf`` as the run's conf) and read back what the run left."""
     started = time.monotonic()
     dag_run = dag.test(run_conf=conf) if conf else dag.test()
-    return collect(dag_run, outcomes, time.monotonic() - started)
-
-
-def collect(dag_run: Any, outcomes: Path | None, seconds: float = 0.0) -> Run:
+    seconds = time.monotonic() - started
     instances = {ti.task_id: ti for ti in dag_run.get_task_instances()}
     lines = outcomes.read_text(encoding="utf-8").splitlines() if outcomes and outcomes.exists() else []
     return Run(
-        dag_run=dag_run,
-        state=value(dag_run.state),
-        states={task_id: value(ti.state) for task_id, ti in instances.items()},
+        state=str(getattr(dag_run.state, "value", dag_run.state)),
+        states={task_id: str(getattr(ti.state, "value", ti.state)) for task_id, ti in instances.items()},
         tries={task_id: ti.try_number for task_id, ti in instances.items()},
         xcoms=read_xcoms(dag_run),
         records=[json.loads(line) for line in lines],
         reschedules={task_id: reschedule_count(dag_run, ti) for task_id, ti in instances.items()},
         seconds=seconds,
     )
-
-
-def value(state: Any) -> str:
-    return str(getattr(state, "value", state))
 
 
 def read_xcoms(dag_run: Any) -> dict[tuple[str, str], Any]:

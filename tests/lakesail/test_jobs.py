@@ -23,6 +23,7 @@ from airflow_provider_flinksp.lakesail.job_waiting import JobTarget, check_state
 from airflow_provider_flinksp.lakesail.jobspec import build_spec, parse_job_summary
 from airflow_provider_flinksp.testing import FakeLakeSail
 from airflow_provider_flinksp.triggers import LakeSailSessionJobTrigger
+from tests.conftest import point_at
 
 TOKEN = "jobs-token-s3cr3t"
 JOBS_PATH = "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs"
@@ -36,13 +37,7 @@ def paged(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLakeSail]:
     """A fake whose job list pages hold at most 2 items, with session WS1/SESS1."""
     with FakeLakeSail(token=TOKEN, page_size=2, job_start_delay=0.2) as server:
         server.add_session("WS1", "SESS1")
-        value = {
-            "conn_type": "lakesail",
-            "host": server.url,
-            "password": TOKEN,
-            "extra": {"retry_delay": 0.01},
-        }
-        monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(value))
+        point_at(monkeypatch, server)
         yield server
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_flinksp.testing import FakeLakeSail, format_timestamp
+from tests.conftest import point_at
 from tests.dag_runs import OUTCOMES_ENV, Run, load_dag, run_once
 
 pytestmark = pytest.mark.integration
@@ -48,13 +49,7 @@ def latest_run(
     outcomes = tmp_path_factory.mktemp("latest") / "outcomes.jsonl"
     with FakeLakeSail(token=TOKEN) as server, pytest.MonkeyPatch.context() as patch:
         server.add_job("WS1", "SESS1", "JOB2", completed=savepoints)
-        conn = {
-            "conn_type": "lakesail",
-            "host": server.url,
-            "password": TOKEN,
-            "extra": {"retry_delay": 0.01},
-        }
-        patch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(conn))
+        point_at(patch, server)
         patch.setenv(OUTCOMES_ENV, str(outcomes))
         run = run_once(load_dag("lakesail_dags.py", "operators_latest"), outcomes)
         methods = [request.method for request in server.requests]

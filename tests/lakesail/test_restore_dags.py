@@ -4,7 +4,6 @@ or LakeSailSessionJobSensor waits; poke and deferrable, including a job that FAI
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -13,6 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from airflow_provider_flinksp.testing import FakeLakeSail
+from tests.conftest import point_at
 from tests.dag_runs import Run
 
 pytestmark = pytest.mark.integration
@@ -51,8 +51,7 @@ def server(airflow_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLak
     with FakeLakeSail(token=TOKEN, job_start_delay=600) as fake:
         fake.clock = StartOnceSeenPending(fake)
         fake.add_session("WS1", "SESS1")
-        value = {"conn_type": "lakesail", "host": fake.url, "password": TOKEN, "extra": {"retry_delay": 0.01}}
-        monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(value))
+        point_at(monkeypatch, fake)
         yield fake
 
 

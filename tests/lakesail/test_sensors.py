@@ -4,7 +4,6 @@ metadata DB must show the gate rescheduled (dag.test() of Airflow 3.3 and 2.11 b
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_flinksp.testing import FakeJob, FakeLakeSail
+from tests.conftest import point_at
 from tests.dag_runs import Run
 
 pytestmark = pytest.mark.integration
@@ -142,9 +142,7 @@ def test_failed_job_fails_the_gate_naming_the_state(run_gate, fake, mode):
 def test_outage_longer_than_retries_is_waited_out(run_gate, fake, monkeypatch, mode):
     """(e) Six 503s in a row, two attempts per call: the trigger operator's look for a pending
     savepoint takes two (and triggers anyway), two of the sensor's polls fail, it still succeeds."""
-    extra = {"retry_limit": 2, "retry_delay": 0.01}  # two attempts per API call, for every task
-    conn = {"conn_type": "lakesail", "host": fake.url, "password": fake.token, "extra": extra}
-    monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(conn))
+    point_at(monkeypatch, fake, retry_limit=2)  # two attempts per API call, for every task
     fake.add_fault("status", status=503, times=6, method="GET")
     outcome = run_gate(mode, timeout=20)
     assert outcome.state == "success", outcome
