@@ -47,7 +47,7 @@ class TaskInstance:
         (
             FlinkLatestSavepointOperator,
             {"job_id": JOB, "trigger_id": TRIGGER, "max_age": 60},
-            "with trigger_id",
+            "cannot be combined with trigger_id",
         ),
     ],
 )
