@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from importlib.metadata import version
 from pathlib import Path
@@ -79,6 +80,20 @@ def run_dag(airflow_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         return run_once(load_dag(file_name, dag_id), outcomes, **conf)
 
     return run
+
+
+def jump_once(seen: Callable[[], object]) -> Callable[[], float]:
+    """A clock for a fake: real time until ``seen()``, then an hour later, so that what a wait has seen
+    unfinished (a long savepoint, a job not started) is done at its next look, however slow the machine."""
+    offset = 0.0
+
+    def now() -> float:
+        nonlocal offset
+        if not offset and seen():
+            offset = 3600.0
+        return time.time() + offset
+
+    return now
 
 
 def set_body_cap(monkeypatch: pytest.MonkeyPatch, size: int) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from airflow_provider_flinksp.testing import FakeLakeSail
-from tests.conftest import point_at
+from tests.conftest import jump_once, point_at
 from tests.dag_runs import Run
 
 pytestmark = pytest.mark.integration
@@ -30,26 +30,11 @@ def run_restore(run_dag: Callable[..., Run], server: FakeLakeSail) -> Callable[.
     return lambda **settings: run_dag("lakesail_dags.py", "restore_jobs", settings=settings)
 
 
-class StartOnceSeenPending:
-    """A clock for the fake: real time until a wait has looked at a job (and seen it PENDING), then
-    an hour later, so the job runs at the next look. "The wait saw PENDING" is then certain however
-    slow the machine is."""
-
-    def __init__(self, fake: FakeLakeSail) -> None:
-        self.fake = fake
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        if not self.offset and describes(self.fake):
-            self.offset = 3600.0
-        return time.time() + self.offset
-
-
 @pytest.fixture
 def server(airflow_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLakeSail]:
     """A fake with session WS1/SESS1; a created job runs once a wait has seen it PENDING."""
     with FakeLakeSail(token=TOKEN, job_start_delay=600) as fake:
-        fake.clock = StartOnceSeenPending(fake)
+        fake.clock = jump_once(lambda: describes(fake))
         fake.add_session("WS1", "SESS1")
         point_at(monkeypatch, fake)
         yield fake
@@ -60,31 +45,23 @@ def describes(fake: FakeLakeSail) -> list[str]:
     return [m.group(1) for r in fake.requests if r.method == "GET" and (m := DESCRIBE.match(r.path))]
 
 
-class FailWhileWatched(threading.Thread):
-    """Fails the created job as soon as a wait has looked at it once (and seen it PENDING)."""
-
-    def __init__(self, fake: FakeLakeSail) -> None:
-        super().__init__(daemon=True)
-        self.fake = fake
-        self.stop = threading.Event()
-        self.failed: str | None = None
-
-    def run(self) -> None:
-        while not self.stop.wait(0.02):
-            seen = describes(self.fake)
-            if seen:
-                self.fake.fail_job("WS1", "SESS1", seen[0])
-                self.failed = seen[0]
-                return
-
-
 @pytest.fixture
-def fail_while_watched(server: FakeLakeSail) -> Iterator[FailWhileWatched]:
+def fail_while_watched(server: FakeLakeSail) -> Iterator[list[str]]:
+    """Fails the created job as soon as a wait has looked at it once (and seen it PENDING)."""
     server.state.job_start_delay = 10**6  # it would never start by itself
-    thread = FailWhileWatched(server)
+    failed: list[str] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not failed and not stop.wait(0.02):
+            if seen := describes(server):
+                server.fail_job("WS1", "SESS1", seen[0])
+                failed.append(seen[0])
+
+    thread = threading.Thread(target=watch, daemon=True)
     thread.start()
-    yield thread
-    thread.stop.set()
+    yield failed
+    stop.set()
     thread.join(5)
 
 
@@ -132,7 +109,7 @@ def test_create_without_a_savepoint_then_the_sensor_waits(
 @pytest.mark.parametrize("waiter", ["create", "watch"])
 def test_a_job_that_fails_while_awaited_fails_the_task_without_retry(
     server: FakeLakeSail,
-    fail_while_watched: FailWhileWatched,
+    fail_while_watched: list[str],
     run_restore: Callable[..., Run],
     mode: str,
     waiter: str,
@@ -144,7 +121,7 @@ def test_a_job_that_fails_while_awaited_fails_the_task_without_retry(
     assert outcome.states == expected
     assert outcome.tries[waiter] == 1  # retries=1, but a FAILED job is not retried
     assert outcome.outcomes[waiter]["exception"] == "LakeSailJobFailedError"
-    failed = fail_while_watched.failed
+    [failed] = fail_while_watched
     assert f"Session job WS1/SESS1/{failed} is FAILED, a failure state" in outcome.message(waiter)
     assert server.count("POST") == 1
     assert outcome.xcoms[("create", "job_id")] == failed

@@ -4,7 +4,6 @@ metadata DB must show the gate rescheduled (dag.test() of Airflow 3.3 and 2.11 b
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_flinksp.testing import FakeJob, FakeLakeSail
-from tests.conftest import point_at
+from tests.conftest import jump_once, point_at
 from tests.dag_runs import Run
 
 pytestmark = pytest.mark.integration
@@ -59,26 +58,11 @@ def job(fake: FakeLakeSail) -> FakeJob:
     return fake.get_job("WS1", "SESS1", "JOB1")
 
 
-class FinishOnceSeenWaiting:
-    """A clock for the fake: real time until the job's state has been asked for (the sensor asks only
-    when it has to wait), then an hour later, so "the gate saw it pending" is certain however slow the
-    machine, and a long savepoint finishes at the next poll."""
-
-    def __init__(self, fake: FakeLakeSail) -> None:
-        self.fake = fake
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        if not self.offset and describe_calls(self.fake) >= 1:
-            self.offset = 3600.0
-        return time.time() + self.offset
-
-
 @pytest.mark.parametrize("mode", MODES)
 def test_gate_on_the_triggered_nonce(run_gate, fake, mode):
     """(a) Trigger, then gate on the nonce from XCom: the gate's XCom is that completed savepoint."""
     job(fake).savepoint_duration = 60.0
-    fake.clock = FinishOnceSeenWaiting(fake)
+    fake.clock = jump_once(lambda: describe_calls(fake))  # done once seen waiting
     outcome = run_gate(mode)
     assert outcome.state == "success", outcome
     assert outcome.states == {"trigger": "success", "gate": "success", "report": "success"}
@@ -98,7 +82,7 @@ def test_gate_without_nonce_waits_for_pending(run_gate, fake, mode):
     older = fake.trigger("WS1", "SESS1", "JOB1")  # completes at once: history to choose from
     assert fake.savepoints("WS1", "SESS1", "JOB1")["pending"] == []
     job(fake).savepoint_duration = 60.0
-    fake.clock = FinishOnceSeenWaiting(fake)
+    fake.clock = jump_once(lambda: describe_calls(fake))  # done once seen waiting
     outcome = run_gate(mode, nonce=None)
     assert outcome.state == "success", outcome
     report = outcome.record("report")
