@@ -174,20 +174,7 @@ def test_life_cycle(srv: FakeLakeSail, job: FakeJob, session: Api, clock: FakeCl
     assert srv.triggered_count("WS1", "SESS1", "JOB1") == 2
 
 
-def test_appear_delay_and_per_job_duration(clock: FakeClock, srv: FakeLakeSail) -> None:
-    srv.appear_delay = 0.5
-    srv.add_job("WS1", "SESS1", "SLOW", savepoint_duration=30.0)
-    srv.trigger("WS1", "SESS1", "SLOW")
-    assert srv.savepoints("WS1", "SESS1", "SLOW")["pending"] == []
-    with pytest.raises(FakeLakeSailError, match="already pending"):  # accepted, just not listed yet
-        srv.trigger("WS1", "SESS1", "SLOW")
-    clock.advance(30.4)
-    assert len(srv.savepoints("WS1", "SESS1", "SLOW")["pending"]) == 1
-    clock.advance(0.1)
-    assert len(srv.savepoints("WS1", "SESS1", "SLOW")["completed"]) == 1
-
-
-def test_failures_vanish(srv: FakeLakeSail, job: FakeJob, clock: FakeClock) -> None:
+def test_failures_vanish_and_appear_delay(srv: FakeLakeSail, job: FakeJob, clock: FakeClock) -> None:
     job.fail_next(2)
     for _ in range(3):
         srv.trigger("WS1", "SESS1", "JOB1")
@@ -198,6 +185,16 @@ def test_failures_vanish(srv: FakeLakeSail, job: FakeJob, clock: FakeClock) -> N
     clock.advance(5)
     job.state = "FAILED"  # the savepoint finished before the change, so it completed
     assert len(job.savepoints()["completed"]) == 2
+    srv.appear_delay = 0.5
+    srv.add_job("WS1", "SESS1", "SLOW", savepoint_duration=30.0)
+    srv.trigger("WS1", "SESS1", "SLOW")
+    assert srv.savepoints("WS1", "SESS1", "SLOW")["pending"] == []
+    with pytest.raises(FakeLakeSailError, match="already pending"):  # accepted, just not listed yet
+        srv.trigger("WS1", "SESS1", "SLOW")
+    clock.advance(30.4)
+    assert len(srv.savepoints("WS1", "SESS1", "SLOW")["pending"]) == 1
+    clock.advance(0.1)
+    assert len(srv.savepoints("WS1", "SESS1", "SLOW")["completed"]) == 1
 
 
 @pytest.mark.parametrize("state", ["PENDING", "FAILED", "DELETING"])
@@ -400,7 +397,7 @@ def test_create_bad_spec_400(srv: FakeLakeSail, job: FakeJob, session: Api, body
     assert srv.jobs == [job]  # nothing was created
 
 
-def test_fault_status(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
+def test_fault_status_and_matching(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
     fault = srv.add_fault("status", status=503, retry_after=2, times=2)
     assert isinstance(fault, Fault)
     for left in (1, 0):
@@ -415,9 +412,6 @@ def test_fault_status(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
     srv.add_fault("status", status=500, body=b"oops", content_type="text/plain")
     resp = session.get(job.savepoints_path)
     assert (resp.status_code, resp.content, resp.headers["Content-Type"]) == (500, b"oops", "text/plain")
-
-
-def test_fault_matching(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
     srv.add_fault("status", status=500, method="post", path_contains="/savepoints", times=None)
     assert session.get(job.savepoints_path).status_code == 200
     assert session.post(JOBS, json=SPEC).status_code == 201
@@ -427,7 +421,7 @@ def test_fault_matching(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
     assert session.post(job.savepoints_path).status_code == 202
 
 
-def test_fault_reset(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
+def test_fault_reset_and_stall(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
     srv.add_fault("reset", method="POST")
     with pytest.raises(requests.ConnectionError):
         session.post(job.savepoints_path)
@@ -436,9 +430,7 @@ def test_fault_reset(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
     srv.add_fault("reset")
     assert raw_request(srv, "GET", job.savepoints_path) == "reset"
     assert session.get(job.savepoints_path).status_code == 200  # recovers on a new connection
-
-
-def test_fault_stall(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
+    srv.reset_counters()
     srv.add_fault("stall", seconds=0.3)
     started = time.perf_counter()
     assert session.get(job.savepoints_path).status_code == 200
