@@ -22,6 +22,7 @@ from tests.dag_runs import Run, load_dag, run_once
 
 EXAMPLES = REPO / "dags_examples"
 JOB1 = ("WS1", "SESS1", "JOB1")
+SAVEPOINT_PATH = "execution.savepoint.path"
 IDS = {"workspace_id": "{{ params.workspace_id }}", "session_id": "{{ params.session_id }}"}
 
 #: dag_id -> its tasks, each downstream of the one before
@@ -186,9 +187,6 @@ def test_example_serializes(examples: dict[str, Any]) -> None:
         assert again.dag_id == dag.dag_id
 
 
-# --------------------------------------------------------------------------- end to end
-
-
 @pytest.fixture
 def run_example(run_dag: Callable[..., Run], lakesail_conn: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     """``run_example(file stem, **conf)``: one example DAG run by dag.test() against ``fake``."""
@@ -218,7 +216,7 @@ def test_upgrade_example_runs(fake: FakeLakeSail, run_example: Any) -> None:
     assert xcoms[("wait_until_running", "return_value")]["state"] == "RUNNING"
     assert fake.job_spec("WS1", "SESS1", new_id) == {
         "name": "orders-v2",
-        "flinkConfiguration": {"execution.savepoint.path": location},
+        "flinkConfiguration": {SAVEPOINT_PATH: location},
         "job": {"jarUri": "s3://bucket/jars/orders-2.0.jar", "entryClass": "com.example.Orders", "args": []},
     }
     assert fake.count("POST", "/sessions/SESS1/jobs") - fake.count("POST", "/savepoints") == 1
@@ -231,9 +229,7 @@ def test_upgrade_example_runs(fake: FakeLakeSail, run_example: Any) -> None:
     assert consumer.xcoms[("savepoint_from_event", "return_value")] == location
     standby = consumer.xcoms[("restore_from_savepoint", "return_value")]
     assert (standby["state"], standby["name"]) == ("RUNNING", "orders-standby")
-    assert fake.job_spec("WS1", "SESS1", standby["id"])["flinkConfiguration"] == {
-        "execution.savepoint.path": location
-    }
+    assert fake.job_spec("WS1", "SESS1", standby["id"])["flinkConfiguration"] == {SAVEPOINT_PATH: location}
 
 
 def test_restore_example_without_an_event_fails_saying_why(fake: FakeLakeSail, run_example: Any) -> None:
@@ -249,15 +245,13 @@ def test_upgrade_example_takes_its_ids_from_params(fake: FakeLakeSail, run_examp
     assert (fake.triggered_count("WS2", "SESS2", "JOB7"), fake.triggered_count(*JOB1)) == (1, 0)
     location = fake.savepoints("WS2", "SESS2", "JOB7")["completed"][0]["location"]
     new_id = run.xcoms[("restore_from_savepoint", "job_id")]
-    assert fake.job_spec("WS2", "SESS2", new_id)["flinkConfiguration"] == {
-        "execution.savepoint.path": location
-    }
+    assert fake.job_spec("WS2", "SESS2", new_id)["flinkConfiguration"] == {SAVEPOINT_PATH: location}
 
 
-def _periodic(age_seconds: float, location: str) -> dict[str, str]:
+def _periodic(age: float, location: str) -> dict[str, str]:
     return {
         "triggerType": "PERIODIC",
-        "triggeredAt": format_timestamp(time.time() - age_seconds),
+        "triggeredAt": format_timestamp(time.time() - age),
         "location": location,
     }
 
@@ -281,11 +275,8 @@ def test_periodic_gate_example_refuses_a_stale_savepoint(fake: FakeLakeSail, run
     fake.add_job("WS1", "SESS1", "JOB2", completed=[_periodic(3 * 3600, "s3://bucket/periodic-3h")])
     run = run_example("lakesail_periodic_gate", job_id="JOB2")
     assert run.state == "failed"
-    assert run.states == {
-        "wait_until_no_savepoint_pending": "success",
-        "latest_periodic_savepoint": "failed",
-        "maintenance": "upstream_failed",
-    }
+    states = ["success", "failed", "upstream_failed"]
+    assert run.states == dict(zip(EXPECTED["lakesail_periodic_gate"], states, strict=True))
 
 
 def test_latest_for_restore_example_restores(fake: FakeLakeSail, run_example: Any) -> None:
@@ -299,7 +290,7 @@ def test_latest_for_restore_example_restores(fake: FakeLakeSail, run_example: An
     run = run_example("lakesail_latest_for_restore", job_id="JOB2")
     assert run.states == {"push_latest": "success", "restore_from_savepoint": "success"}
     assert run.xcoms[("restore_from_savepoint", "return_value")] == {
-        "execution.savepoint.path": "s3://bucket/newest-periodic"
+        SAVEPOINT_PATH: "s3://bucket/newest-periodic"
     }
 
 
