@@ -151,43 +151,35 @@ def run_trigger_dag(run_dag: Callable[..., Run], lakesail_conn: str) -> Callable
     return lambda variant: run_dag("lakesail_dags.py", f"operators_trigger_{variant}")
 
 
-def test_trigger_without_waiting(run_trigger_dag: Any, fake: FakeLakeSail, trigger_runs: list[str]) -> None:
-    run = run_trigger_dag("nowait")
-    assert run.state == "success"
-    result = run.xcoms[("trigger", "return_value")]
-    nonce = run.xcoms[("trigger", "trigger_nonce")]
-    assert nonce
-    assert (result["triggerNonce"], result["triggerType"], result["location"]) == (nonce, "MANUAL", None)
-    assert result["triggeredAt"].endswith("Z")
-    assert fake.triggered_count(*JOB1) == 1
-    assert fake.count("POST") == 1
-    assert trigger_runs == []
-    # It really is that savepoint: the fake lists it (pending or, by now, completed) under that nonce.
-    listing = fake.savepoints(*JOB1)
-    assert [sp["triggerNonce"] for sp in listing["pending"] + listing["completed"]] == [nonce]
-
-
-@DEFERRED
-def test_trigger_and_wait_returns_the_completed_savepoint(
-    run_trigger_dag: Any, fake: FakeLakeSail, trigger_runs: list[str], deferred: bool
+@pytest.mark.parametrize("variant", ["nowait", "poll", "defer"])
+def test_trigger_returns_its_savepoint(
+    run_trigger_dag: Any, fake: FakeLakeSail, trigger_runs: list[str], variant: str
 ) -> None:
+    """Without waiting: the savepoint just triggered; waiting (in the worker or deferred): completed."""
     fake.get_job(*JOB1).savepoint_duration = 1.0  # long enough to be seen pending at least once
-    run = run_trigger_dag("defer" if deferred else "poll")
+    run = run_trigger_dag(variant)
     assert run.state == "success"
     assert run.outcomes == {}
     result = run.xcoms[("trigger", "return_value")]
-    nonce = result["triggerNonce"]
+    nonce = run.xcoms[("trigger", "trigger_nonce")]
     assert nonce
-    assert run.xcoms[("trigger", "trigger_nonce")] == nonce
-    assert result["location"].startswith("s3://bucket/flink-savepoints/savepoint-")
-    assert result["triggerType"] == "MANUAL"
-    completed = fake.savepoints(*JOB1)["completed"]
-    assert [(sp["triggerNonce"], sp["location"]) for sp in completed] == [(nonce, result["location"])]
+    assert (result["triggerNonce"], result["triggerType"]) == (nonce, "MANUAL")
+    assert result["triggeredAt"].endswith("Z")
     # One POST, made by the worker; the triggerer (when deferred) only read.
     assert fake.triggered_count(*JOB1) == 1
     assert fake.count("POST") == 1
-    assert trigger_runs == ([nonce] if deferred else [])
-    assert fake.count("GET", "/savepoints") >= 2  # it did wait: at least one "pending" answer first
+    assert trigger_runs == ([nonce] if variant == "defer" else [])
+    listing = fake.savepoints(*JOB1)
+    if variant == "nowait":
+        assert result["location"] is None
+        # It really is that savepoint: the fake lists it (pending or, by now, completed) under that nonce.
+        assert [sp["triggerNonce"] for sp in listing["pending"] + listing["completed"]] == [nonce]
+    else:
+        assert result["location"].startswith("s3://bucket/flink-savepoints/savepoint-")
+        assert [(sp["triggerNonce"], sp["location"]) for sp in listing["completed"]] == [
+            (nonce, result["location"])
+        ]
+        assert fake.count("GET", "/savepoints") >= 2  # it did wait: at least one "pending" answer first
 
 
 @DEFERRED
