@@ -344,7 +344,7 @@ def test_create_session_job(srv: FakeLakeSail, session: Api, clock: FakeClock) -
     assert srv.get_job("WS1", "SESS1", never).state == "FAILED"
 
 
-def test_list_session_jobs_pages(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
+def test_list_session_jobs_pages_and_bad_queries(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
     ids = ["JOB1"] + [session.post(JOBS, json={**SPEC, "name": f"j{i}"}).json()["id"] for i in range(6)]
     srv.add_job("WS1", "SESS2", "OTHER")  # another session's job is not listed
     pages, marker = [], None
@@ -364,9 +364,6 @@ def test_list_session_jobs_pages(srv: FakeLakeSail, job: FakeJob, session: Api) 
     assert len(session.get(JOBS, params={"limit": 100}).json()["items"]) == 2
     srv.add_session("WS1", "EMPTY")
     assert session.get(f"{WS}/sessions/EMPTY/jobs").json() == {"items": []}
-
-
-def test_list_bad_query_400(session: Api, job: FakeJob) -> None:
     for query in ("limit=101", "limit=0", "limit=-1", "limit=ten", "limit=", "marker=bm9wZQ", "marker=%%%"):
         resp = session.get(f"{JOBS}?{query}")
         assert resp.status_code == 400, query
@@ -421,7 +418,7 @@ def test_fault_status_and_matching(srv: FakeLakeSail, job: FakeJob, session: Api
     assert session.post(job.savepoints_path).status_code == 202
 
 
-def test_fault_reset_and_stall(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
+def test_fault_reset_stall_body_and_redirect(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
     srv.add_fault("reset", method="POST")
     with pytest.raises(requests.ConnectionError):
         session.post(job.savepoints_path)
@@ -439,6 +436,18 @@ def test_fault_reset_and_stall(srv: FakeLakeSail, job: FakeJob, session: Api) ->
     with pytest.raises(requests.Timeout):
         session.get(job.savepoints_path, timeout=0.1)
     assert [a.fault for a in srv.arrivals] == ["stall", "stall"]  # recorded on arrival
+    html = "<html><body>Bad gateway</body></html>"
+    srv.add_fault("body", body=html, content_type="text/html; charset=utf-8")
+    srv.add_fault("body", body=b'{"pending": [')
+    srv.add_fault("redirect", body="https://login.example.invalid/")
+    resp = session.get(job.savepoints_path)
+    assert (resp.status_code, resp.text) == (200, html)
+    assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
+    with pytest.raises(requests.JSONDecodeError):
+        session.get(job.savepoints_path).json()
+    resp = session.get(job.savepoints_path, allow_redirects=False)
+    assert (resp.status_code, resp.headers["Location"]) == (302, "https://login.example.invalid/")
+    assert session.get(job.savepoints_path).json() == {"pending": [], "completed": []}
 
 
 def test_client_gone_before_the_answer(
@@ -453,21 +462,6 @@ def test_client_gone_before_the_answer(
     time.sleep(0.5)
     assert [r.status for r in srv.requests] == [200, 200]
     assert "Traceback" not in capfd.readouterr().err  # the server shrugs it off
-
-
-def test_fault_body_and_redirect(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
-    html = "<html><body>Bad gateway</body></html>"
-    srv.add_fault("body", body=html, content_type="text/html; charset=utf-8")
-    srv.add_fault("body", body=b'{"pending": [')
-    srv.add_fault("redirect", body="https://login.example.invalid/")
-    resp = session.get(job.savepoints_path)
-    assert (resp.status_code, resp.text) == (200, html)
-    assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
-    with pytest.raises(requests.JSONDecodeError):
-        session.get(job.savepoints_path).json()
-    resp = session.get(job.savepoints_path, allow_redirects=False)
-    assert (resp.status_code, resp.headers["Location"]) == (302, "https://login.example.invalid/")
-    assert session.get(job.savepoints_path).json() == {"pending": [], "completed": []}
 
 
 @pytest.mark.parametrize(
