@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from importlib.metadata import version
 from pathlib import Path
@@ -25,7 +27,7 @@ os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
 import pytest  # noqa: E402
 
 from airflow_provider_flinksp.testing import FakeLakeSail  # noqa: E402
-from tests.dag_runs import OUTCOMES_ENV, Run, load_dag, run_once  # noqa: E402
+from tests.dag_runs import OUTCOMES_ENV, SETTINGS_ENV, Run, load_dag, run_once  # noqa: E402
 from tests.flink_backend.playback import Playback  # noqa: E402
 
 
@@ -53,29 +55,45 @@ def fake() -> FakeLakeSail:
 
 @pytest.fixture
 def lakesail_conn(fake: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> str:
-    """``lakesail_default`` pointing at the fake server, through AIRFLOW_CONN_ (JSON)."""
-    import json
+    return point_at(monkeypatch, fake)
 
-    value = json.dumps(
-        {"conn_type": "lakesail", "host": fake.url, "password": fake.token, "extra": {"retry_delay": 0.01}}
-    )
-    monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", value)
+
+def point_at(monkeypatch: pytest.MonkeyPatch, server: FakeLakeSail, **extra: object) -> str:
+    """Point ``lakesail_default`` at ``server`` through AIRFLOW_CONN_ (JSON), 0.01 s between retries."""
+    value = {"conn_type": "lakesail", "host": server.url, "password": server.token}
+    value["extra"] = {"retry_delay": 0.01, **extra}
+    monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(value))
     return "lakesail_default"
 
 
 @pytest.fixture
 def run_dag(airflow_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Run]:
-    """``run_dag(file, dag_id="dag", env={...}, **conf)``: set ``env``, import the DAG file of
-    tests/dags, ``dag.test()`` it with ``conf`` and read the run back (states, XComs, records)."""
+    """``run_dag(file, dag_id="dag", settings={...}, **conf)``: import a DAG file of tests/dags with
+    these settings, ``dag.test()`` it with ``conf`` and read the run back (states, XComs, records)."""
     outcomes = tmp_path / "outcomes.jsonl"
     monkeypatch.setenv(OUTCOMES_ENV, str(outcomes))
 
-    def run(file_name: str, dag_id: str = "dag", *, env: dict[str, object] | None = None, **conf: Any) -> Run:
-        for key, value in (env or {}).items():
-            monkeypatch.setenv(key, str(value))
+    def run(
+        file_name: str, dag_id: str = "dag", *, settings: dict[str, Any] | None = None, **conf: Any
+    ) -> Run:
+        monkeypatch.setenv(SETTINGS_ENV, json.dumps(settings or {}))
         return run_once(load_dag(file_name, dag_id), outcomes, **conf)
 
     return run
+
+
+def jump_once(seen: Callable[[], object]) -> Callable[[], float]:
+    """A clock for a fake: real time until ``seen()``, then an hour later, so that what a wait has seen
+    unfinished (a long savepoint, a job not started) is done at its next look, however slow the machine."""
+    offset = 0.0
+
+    def now() -> float:
+        nonlocal offset
+        if not offset and seen():
+            offset = 3600.0
+        return time.time() + offset
+
+    return now
 
 
 def set_body_cap(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
@@ -93,8 +111,6 @@ def bearer(token: str) -> dict[str, object]:
 @pytest.fixture
 def flink(monkeypatch: pytest.MonkeyPatch) -> Iterator[Playback]:
     """A playback of Flink's recorded responses on 127.0.0.1; ``flink_default`` points at it."""
-    import json
-
     server = Playback()
     value = {"conn_type": "flink", "host": server.url, "extra": {"retry_delay": 0.01}}
     monkeypatch.setenv("AIRFLOW_CONN_FLINK_DEFAULT", json.dumps(value))

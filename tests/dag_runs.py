@@ -1,13 +1,11 @@
-"""Load a DAG file from tests/dags (the dags folder of the test session) and read back a dag.test() run.
-
-``tests/dags/examples`` is a link to ``dags_examples/``, so the examples run from the dags folder too.
-Test DAGs append their failures and reports, one JSON line each, to the file named by ``OUTCOMES_ENV``.
-"""
+"""Load a DAG file of tests/dags (``examples/`` links to dags_examples/) and read back a dag.test() run;
+the outcomes file the test DAGs append their failures and reports to, one JSON line each."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +16,33 @@ from airflow_provider_flinksp._compat import AIRFLOW_V3
 
 DAGS = Path(__file__).resolve().parent / "dags"
 OUTCOMES_ENV = "FLINKSP_TEST_OUTCOMES"
+#: A JSON object of settings that shape the env-shaped test DAGs (``run_dag``'s ``settings``).
+SETTINGS_ENV = "FLINKSP_TEST_DAG_SETTINGS"
+
+
+def settings() -> dict[str, Any]:
+    """The settings a test gave its DAG file (empty when it parses on its own)."""
+    return dict(json.loads(os.environ.get(SETTINGS_ENV) or "{}"))
+
+
+def record(**line: Any) -> None:
+    """Append one JSON line to the outcomes file, if there is one."""
+    path = os.environ.get(OUTCOMES_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(line) + "\n")
+
+
+def record_failure(context: Any) -> None:
+    """An ``on_failure_callback`` recording the task ID and the exception's type and text."""
+    exc = context.get("exception")
+    record(task_id=context["ti"].task_id, exception=type(exc).__name__, message=str(exc))
 
 
 @dataclass
 class Run:
     """What one ``dag.test()`` left behind: states, tries, XComs, the DAG's records, reschedules."""
 
-    dag_run: Any
     state: str
     states: dict[str, str]
     tries: dict[str, int]
@@ -52,10 +70,8 @@ def load_module(file_name: str) -> ModuleType:
     """Import a DAG file of tests/dags (``examples/...`` for the examples) as a fresh module."""
     path = DAGS / file_name
     spec = importlib.util.spec_from_file_location(f"dag_{path.stem}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
 
 
@@ -69,26 +85,18 @@ def run_once(dag: Any, outcomes: Path | None = None, **conf: Any) -> Run:
     """``dag.test()`` (with ``conf`` as the run's conf) and read back what the run left."""
     started = time.monotonic()
     dag_run = dag.test(run_conf=conf) if conf else dag.test()
-    return collect(dag_run, outcomes, time.monotonic() - started)
-
-
-def collect(dag_run: Any, outcomes: Path | None, seconds: float = 0.0) -> Run:
+    seconds = time.monotonic() - started
     instances = {ti.task_id: ti for ti in dag_run.get_task_instances()}
     lines = outcomes.read_text(encoding="utf-8").splitlines() if outcomes and outcomes.exists() else []
     return Run(
-        dag_run=dag_run,
-        state=value(dag_run.state),
-        states={task_id: value(ti.state) for task_id, ti in instances.items()},
+        state=str(getattr(dag_run.state, "value", dag_run.state)),
+        states={task_id: str(getattr(ti.state, "value", ti.state)) for task_id, ti in instances.items()},
         tries={task_id: ti.try_number for task_id, ti in instances.items()},
         xcoms=read_xcoms(dag_run),
         records=[json.loads(line) for line in lines],
         reschedules={task_id: reschedule_count(dag_run, ti) for task_id, ti in instances.items()},
         seconds=seconds,
     )
-
-
-def value(state: Any) -> str:
-    return str(getattr(state, "value", state))
 
 
 def read_xcoms(dag_run: Any) -> dict[tuple[str, str], Any]:

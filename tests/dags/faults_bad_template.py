@@ -1,9 +1,5 @@
-"""A DAG whose IDs are templates: the test renders them to bad values through ``run_conf``.
-
-Every task (sensor in poke and deferrable mode, both operators) must fail with a ``ValueError`` that
-names the bad parameter, before any request. Failures are collected in :data:`FAILURES` by an
-``on_failure_callback``, so the test can look at the exception objects themselves.
-"""
+"""A DAG whose IDs are templates, which tests/lakesail/test_ids.py renders to bad values through
+``run_conf``: every task must fail with a ValueError naming the bad parameter, before any request."""
 
 from __future__ import annotations
 
@@ -29,11 +25,7 @@ def _record_failure(context: Any) -> None:
     FAILURES.append((context["ti"].task_id, context.get("exception")))
 
 
-IDS = {
-    "workspace_id": "{{ params.workspace_id }}",
-    "session_id": "{{ params.session_id }}",
-    "job_id": "{{ params.job_id }}",
-}
+IDS = {name: "{{ params." + name + " }}" for name in ("workspace_id", "session_id", "job_id")}
 
 with DAG(
     "faults_bad_template",

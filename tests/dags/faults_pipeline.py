@@ -1,10 +1,5 @@
-"""DAGs for the reliability tests: trigger a savepoint, gate on its nonce, take exactly that savepoint.
-
-One DAG per (profile, mode). ``faults_pipeline_*`` rides out random faults: many attempts per call and
-a request timeout shorter than the fake's stalls. ``faults_outage_*`` gives up on each call quickly
-(2 attempts), so an outage outlasts the hook's retries and only the sensor's patience carries the run.
-Every task reads ``lakesail_default``; the tests point it at a FakeLakeSail.
-"""
+"""DAGs of tests/test_faults.py, ``faults_<profile>_<poke|deferrable>``: trigger a savepoint, gate on its
+nonce, take exactly that savepoint. The tests point ``lakesail_default`` at a FakeLakeSail."""
 
 from __future__ import annotations
 
@@ -32,16 +27,10 @@ PROFILES: dict[str, dict[str, Any]] = {
     # Outage: 2 quick attempts per call, so the hook gives up long before the outage ends.
     "outage": {"api_retry_limit": 2, "api_retry_delay": 0.01, "request_timeout": 1.0},
 }
-POKE_INTERVAL = 0.2
-SENSOR_TIMEOUT = 60.0
 
 
 def build(profile: str, deferrable: bool) -> DAG:
-    """The three-task DAG ``faults_<profile>_<poke|deferrable>``.
-
-    :param profile: a key of :data:`PROFILES`
-    :param deferrable: whether the gate waits in the triggerer
-    """
+    """The three-task DAG ``faults_<profile>_<poke|deferrable>``."""
     retry = PROFILES[profile]
     dag_id = f"faults_{profile}_{'deferrable' if deferrable else 'poke'}"
     with DAG(dag_id, start_date=datetime(2026, 1, 1), schedule=None, catchup=False) as dag:
@@ -51,8 +40,8 @@ def build(profile: str, deferrable: bool) -> DAG:
             **IDS,
             **retry,
             trigger_nonce=NONCE,
-            poke_interval=POKE_INTERVAL,
-            timeout=SENSOR_TIMEOUT,
+            poke_interval=0.2,
+            timeout=60.0,
             mode="poke",
             deferrable=deferrable,
         )

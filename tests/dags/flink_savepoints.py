@@ -9,13 +9,11 @@ directory come in as params (rendered when the tasks run), so parsing looks noth
 - ``flink_slow_reschedule`` / ``flink_slow_defer``: trigger and gate on a job whose savepoints take
   6 s (it sleeps while snapshotting), so the gate really waits (rescheduled, or in the trigger).
 
-Failures are appended to the file named by ``FLINKSP_TEST_OUTCOMES``.
+Failures go to the outcomes file (tests.dag_runs).
 """
 
 from __future__ import annotations
 
-import json
-import os
 from datetime import datetime
 from typing import Any
 
@@ -30,8 +28,8 @@ from airflow_provider_flinksp.operators import (
     FlinkTriggerSavepointOperator,
 )
 from airflow_provider_flinksp.sensors import FlinkSavepointSensor
+from tests.dag_runs import record_failure
 
-OUTCOMES_ENV = "FLINKSP_TEST_OUTCOMES"
 JOB = "{{ params.job_id }}"
 TRIGGER_ID = "{{ ti.xcom_pull(task_ids='trigger', key='trigger_id') }}"
 PARAMS = {"job_id": "", "jar_id": "", "target_directory": ""}
@@ -44,63 +42,43 @@ RUN_JAR = {
 }
 
 
-def record_outcome(context: Any) -> None:
-    """Append the task id and the exception's type and text to the outcomes file."""
-    path = os.environ.get(OUTCOMES_ENV)
-    if not path:
-        return
-    exc = context.get("exception")
-    line = {"task_id": context["ti"].task_id, "exception": type(exc).__name__, "message": str(exc)}
-    with open(path, "a", encoding="utf-8") as out:
-        out.write(json.dumps(line) + "\n")
-
-
 def new_dag(dag_id: str) -> DAG:
+    default_args = {"on_failure_callback": record_failure}
+    tags = ["test", "flink"]
     return DAG(
         dag_id,
         start_date=datetime(2026, 1, 1),
         schedule=None,
-        catchup=False,
-        tags=["test", "flink"],
+        tags=tags,
         params=PARAMS,
-        default_args={"on_failure_callback": record_outcome},
+        default_args=default_args,
     )
+
+
+def gate(**kwargs: Any) -> FlinkSavepointSensor:
+    """The sensor ``gate`` on the job, by default on the trigger task's savepoint."""
+    return FlinkSavepointSensor(
+        task_id="gate", job_id=JOB, **{"trigger_id": TRIGGER_ID, "timeout": 60, **kwargs}
+    )
+
+
+def restore(after: str, deferrable: bool) -> FlinkRunJarOperator:
+    """Run the jar from the savepoint task ``after`` pushed."""
+    path = f"{{{{ ti.xcom_pull(task_ids='{after}', key='savepoint_location') }}}}"
+    return FlinkRunJarOperator(task_id="restore", savepoint_path=path, deferrable=deferrable, **RUN_JAR)
 
 
 for mode, deferrable in (("defer", True), ("poke", False)):
     with new_dag(f"flink_restore_{mode}") as dag:
         trigger = FlinkTriggerSavepointOperator(task_id="trigger", job_id=JOB)
-        gate = FlinkSavepointSensor(
-            task_id="gate",
-            job_id=JOB,
-            trigger_id=TRIGGER_ID,
-            deferrable=deferrable,
-            poke_interval=0.2,
-            timeout=60,
-        )
         latest = FlinkLatestSavepointOperator(task_id="latest", job_id=JOB, trigger_id=TRIGGER_ID)
-        restore = FlinkRunJarOperator(
-            task_id="restore",
-            savepoint_path="{{ ti.xcom_pull(task_ids='latest', key='savepoint_location') }}",
-            deferrable=deferrable,
-            **RUN_JAR,
-        )
-        trigger >> gate >> latest >> restore
+        trigger >> gate(deferrable=deferrable, poke_interval=0.2) >> latest >> restore("latest", deferrable)
     globals()[dag.dag_id] = dag
 
     with new_dag(f"flink_failing_{mode}") as dag:
-        trigger = FlinkTriggerSavepointOperator(
-            task_id="trigger", job_id=JOB, target_directory="{{ params.target_directory }}"
-        )
-        gate = FlinkSavepointSensor(
-            task_id="gate",
-            job_id=JOB,
-            trigger_id=TRIGGER_ID,
-            deferrable=deferrable,
-            poke_interval=0.2,
-            timeout=60,
-        )
-        trigger >> gate
+        directory = "{{ params.target_directory }}"
+        trigger = FlinkTriggerSavepointOperator(task_id="trigger", job_id=JOB, target_directory=directory)
+        trigger >> gate(deferrable=deferrable, poke_interval=0.2)
     globals()[dag.dag_id] = dag
 
 with new_dag("flink_stop_restore") as dag:
@@ -113,32 +91,18 @@ with new_dag("flink_stop_restore") as dag:
         poll_interval=0.2,
         timeout=60,
     )
-    restore = FlinkRunJarOperator(
-        task_id="restore",
-        savepoint_path="{{ ti.xcom_pull(task_ids='stop', key='savepoint_location') }}",
-        deferrable=True,
-        **RUN_JAR,
-    )
-    stop >> restore
+    stop >> restore("stop", True)
 globals()[dag.dag_id] = dag
 
 with new_dag("flink_latest_idle") as dag:
-    gate = FlinkSavepointSensor(task_id="gate", job_id=JOB, poke_interval=0.2, timeout=30)
-    latest = FlinkLatestSavepointOperator(task_id="latest", job_id=JOB, max_age=600)
-    gate >> latest
+    gate(trigger_id=None, poke_interval=0.2, timeout=30) >> FlinkLatestSavepointOperator(
+        task_id="latest", job_id=JOB, max_age=600
+    )
 globals()[dag.dag_id] = dag
 
 for mode in ("reschedule", "defer"):
     with new_dag(f"flink_slow_{mode}") as dag:
         trigger = FlinkTriggerSavepointOperator(task_id="trigger", job_id=JOB)
-        gate = FlinkSavepointSensor(
-            task_id="gate",
-            job_id=JOB,
-            trigger_id=TRIGGER_ID,
-            mode="reschedule" if mode == "reschedule" else "poke",
-            deferrable=mode == "defer",
-            poke_interval=0.3,
-            timeout=60,
-        )
-        trigger >> gate
+        poke_mode = "reschedule" if mode == "reschedule" else "poke"
+        trigger >> gate(mode=poke_mode, deferrable=mode == "defer", poke_interval=0.3)
     globals()[dag.dag_id] = dag

@@ -34,40 +34,26 @@ class TaskInstance:
 
 
 @pytest.mark.parametrize(
-    ("build", "fragment"),
+    ("task", "kwargs", "fragment"),
     [
-        (lambda: FlinkTriggerSavepointOperator(task_id="t", job_id="JOB1"), "job_id must be a Flink job ID"),
+        (FlinkTriggerSavepointOperator, {"job_id": "JOB1"}, "job_id must be a Flink job ID"),
+        (FlinkTriggerSavepointOperator, {"job_id": JOB, "drain": True}, "drain=True needs stop=True"),
+        (FlinkSavepointSensor, {"job_id": JOB, "trigger_id": "x"}, "trigger_id must be a Flink trigger"),
+        (FlinkRunJarOperator, {}, "give exactly one of jar_id"),
+        (FlinkRunJarOperator, {"jar_id": JAR, "jar_path": "/a.jar"}, "give exactly one of jar_id"),
+        (FlinkRunJarOperator, {"jar_id": "a/b.jar"}, "jar_id must be a Flink jar ID"),
+        (FlinkRunJarOperator, {"jar_id": JAR, "args": "--x 1"}, "args must be a list of strings"),
+        (FlinkLatestSavepointOperator, {"job_id": JOB, "if_none": "ignore"}, 'if_none must be "fail"'),
         (
-            lambda: FlinkTriggerSavepointOperator(task_id="t", job_id=JOB, drain=True),
-            "drain=True needs stop=True",
-        ),
-        (
-            lambda: FlinkSavepointSensor(task_id="t", job_id=JOB, trigger_id="x"),
-            "trigger_id must be a Flink trigger",
-        ),
-        (lambda: FlinkRunJarOperator(task_id="t"), "give exactly one of jar_id"),
-        (
-            lambda: FlinkRunJarOperator(task_id="t", jar_id=JAR, jar_path="/a.jar"),
-            "give exactly one of jar_id",
-        ),
-        (lambda: FlinkRunJarOperator(task_id="t", jar_id="a/b.jar"), "jar_id must be a Flink jar ID"),
-        (
-            lambda: FlinkRunJarOperator(task_id="t", jar_id=JAR, args="--x 1"),
-            "args must be a list of strings",
-        ),
-        (
-            lambda: FlinkLatestSavepointOperator(task_id="t", job_id=JOB, if_none="ignore"),
-            'if_none must be "fail"',
-        ),
-        (
-            lambda: FlinkLatestSavepointOperator(task_id="t", job_id=JOB, trigger_id=TRIGGER, max_age=60),
+            FlinkLatestSavepointOperator,
+            {"job_id": JOB, "trigger_id": TRIGGER, "max_age": 60},
             "cannot be combined with trigger_id",
         ),
     ],
 )
-def test_refused_when_built(build: Any, fragment: str) -> None:
+def test_refused_when_built(task: Any, kwargs: dict[str, Any], fragment: str) -> None:
     with pytest.raises(ValueError, match=re.escape(fragment)):
-        build()
+        task(task_id="t", **kwargs)
 
 
 def test_templates_are_left_for_run_time_and_no_hook_is_made() -> None:
@@ -84,25 +70,16 @@ def test_templates_are_left_for_run_time_and_no_hook_is_made() -> None:
         task_id="s", job_id="{{ params.job_id }}", trigger_id="{{ ti.xcom_pull() }}"
     )
     assert "hook" not in sensor.__dict__
-    assert set(FlinkTriggerSavepointOperator.template_fields) == {
-        "job_id",
-        "target_directory",
-        "stop",
-        "flink_conn_id",
-    }
+    fields = {"job_id", "target_directory", "stop", "flink_conn_id"}
+    assert set(FlinkTriggerSavepointOperator.template_fields) == fields
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"), [(True, True), ("False", False), (" true ", True), (False, False)]
-)
-def test_as_bool(value: object, expected: bool) -> None:
-    assert as_bool(value, "stop") is expected
-
-
-@pytest.mark.parametrize("value", ["yes", "", None, 1])
-def test_as_bool_refuses(value: object) -> None:
-    with pytest.raises(ValueError, match="stop must be true or false"):
-        as_bool(value, "stop")
+def test_as_bool() -> None:
+    cases = {True: True, "False": False, " true ": True, False: False}
+    assert {value: as_bool(value, "stop") for value in cases} == cases
+    for value in ("yes", "", None, 1):
+        with pytest.raises(ValueError, match="stop must be true or false"):
+            as_bool(value, "stop")
 
 
 def test_latest_takes_the_newest_completed_and_pushes_its_location(flink: Playback) -> None:

@@ -41,6 +41,7 @@ def test_the_asset_of_a_jobs_savepoints() -> None:
     assert type(asset).__name__ == ("Asset" if AIRFLOW_V3 else "Dataset")
     assert asset.uri == URI
     assert parse_lakesail_uri(asset.uri) == ("WS1", "SESS1", "JOB1")
+    assert normalize_lakesail_uri(urlsplit(URI)).geturl() == URI
 
 
 @pytest.mark.parametrize(
@@ -72,23 +73,20 @@ def test_the_scheme_is_registered_for_both_airflow_versions() -> None:
 
 
 MALFORMED = [
-    pytest.param("lakesail://WS1/SESS1", "has missing parts", id="missing-job"),
-    pytest.param("lakesail://WS1", "has missing parts", id="workspace-only"),
-    pytest.param("lakesail://WS1/SESS1/JOB1/savepoints", "has extra path", id="extra-path"),
-    pytest.param(
-        "lakesail://ws1/SESS1/JOB1", "the workspace ID must be a LakeSail ResourceId", id="lowercase"
-    ),
-    pytest.param("lakesail://WS1//JOB1", "the session ID must be a LakeSail ResourceId", id="empty-session"),
-    pytest.param("lakesail://WS1/SESS1/JOB-1", "the job ID must be a LakeSail ResourceId", id="dash"),
-    pytest.param("lakesail://WS1/SESS1/JOB1?x=1", "no query or fragment", id="query"),
-    pytest.param("lakesail://WS1:8080/SESS1/JOB1", "no user, password or port", id="port"),
+    ("lakesail://WS1/SESS1", "has missing parts"),
+    ("lakesail://WS1", "has missing parts"),
+    ("lakesail://WS1/SESS1/JOB1/savepoints", "has extra path"),
+    ("lakesail://ws1/SESS1/JOB1", "the workspace ID must be a LakeSail ResourceId"),
+    ("lakesail://WS1//JOB1", "the session ID must be a LakeSail ResourceId"),
+    ("lakesail://WS1/SESS1/JOB-1", "the job ID must be a LakeSail ResourceId"),
+    ("lakesail://WS1/SESS1/JOB1?x=1", "no query or fragment"),
+    ("lakesail://WS1:8080/SESS1/JOB1", "no user, password or port"),
 ]
 
 
 @pytest.mark.parametrize(("uri", "message"), MALFORMED)
 def test_airflow_refuses_a_malformed_lakesail_uri(uri: str, message: str) -> None:
-    """Through Airflow itself: the providers manager hands the scheme to the provider's normaliser.
-    Airflow 3 refuses the URI; Airflow 2.11 warns unless ``[core] strict_dataset_uri_validation``."""
+    """Through Airflow's providers manager: Airflow 3 refuses the URI; 2.11 warns unless strict."""
     if AIRFLOW_V3:
         with pytest.raises(ValueError, match=message):
             Asset(uri=uri)
@@ -101,32 +99,18 @@ def test_airflow_refuses_a_malformed_lakesail_uri(uri: str, message: str) -> Non
             Asset(uri=uri)
 
 
-def test_the_normaliser_keeps_a_good_uri() -> None:
-    assert normalize_lakesail_uri(urlsplit(URI)).geturl() == URI
-
-
 def test_record_attaches_to_this_jobs_asset_only(caplog: pytest.LogCaptureFixture) -> None:
     mine, other, plain = Asset(uri=URI), Asset(uri="lakesail://WS1/SESS1/JOB2"), Asset(uri="s3://b/k")
-    events = {key.uri: SimpleNamespace(extra={}) for key in (mine, other, plain)}
-    context = {"outlet_events": _Events(events)}
+    events = {asset: SimpleNamespace(extra={}) for asset in (mine, other, plain)}
+    context = {"outlet_events": events}
     log = logging.getLogger("test")
     with caplog.at_level(logging.WARNING):
         attached = record_savepoint_event(
             context, [mine, other, plain], ("WS1", "SESS1", "JOB1"), SAVEPOINT, log
         )
     assert attached == 1
-    assert events[URI].extra == SAVEPOINT
-    assert events["lakesail://WS1/SESS1/JOB2"].extra == {}
-    assert events["s3://b/k"].extra == {}
+    assert [events[asset].extra for asset in (mine, other, plain)] == [SAVEPOINT, {}, {}]
     assert "is another job's savepoint asset than lakesail://WS1/SESS1/JOB1" in caplog.text
-
-
-class _Events:
-    def __init__(self, events: dict[str, Any]) -> None:
-        self.events = events
-
-    def __getitem__(self, asset: Any) -> Any:
-        return self.events[asset.uri]
 
 
 def _event(extra: dict[str, Any], minute: int) -> SimpleNamespace:
@@ -159,15 +143,10 @@ def test_the_three_savepoint_tasks_record_the_savepoint_as_the_event_extra(
     airflow_db: str, lakesail_conn: str, fake: FakeLakeSail
 ) -> None:
     before = len(recorded_events(URI))
-    dag = load_dag("asset_producers.py")
+    dag = load_dag("lakesail_dags.py", "asset_producers")
     register_assets(dag)
     run = run_once(dag)
-    assert run.states == {
-        "trigger": "success",
-        "gate": "success",
-        "latest": "success",
-        "other_job": "success",
-    }
+    assert run.states == dict.fromkeys(["trigger", "gate", "latest", "other_job"], "success")
     xcoms = run.xcoms
     completed = fake.savepoints("WS1", "SESS1", "JOB1")["completed"]
     assert len(completed) == 1

@@ -23,21 +23,13 @@ from airflow_provider_flinksp.lakesail.job_waiting import JobTarget, check_state
 from airflow_provider_flinksp.lakesail.jobspec import build_spec, parse_job_summary
 from airflow_provider_flinksp.testing import FakeLakeSail
 from airflow_provider_flinksp.triggers import LakeSailSessionJobTrigger
+from tests.conftest import point_at
 
 TOKEN = "jobs-token-s3cr3t"
 JOBS_PATH = "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs"
 JOB = {"jarUri": "s3://bucket/jars/app-2.jar", "entryClass": "com.example.App", "args": ["--mode", "prod"]}
+SAVEPOINT_KEY = "execution.savepoint.path"
 GOOD = {"name": "orders-v2", "flinkConfiguration": {"parallelism.default": "4"}, "job": JOB}
-
-
-def set_conn(monkeypatch: pytest.MonkeyPatch, server: FakeLakeSail) -> None:
-    value = {
-        "conn_type": "lakesail",
-        "host": server.url,
-        "password": server.token,
-        "extra": {"retry_delay": 0.01},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(value))
 
 
 @pytest.fixture
@@ -45,7 +37,7 @@ def paged(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLakeSail]:
     """A fake whose job list pages hold at most 2 items, with session WS1/SESS1."""
     with FakeLakeSail(token=TOKEN, page_size=2, job_start_delay=0.2) as server:
         server.add_session("WS1", "SESS1")
-        set_conn(monkeypatch, server)
+        point_at(monkeypatch, server)
         yield server
 
 
@@ -56,7 +48,7 @@ def list_calls(server: FakeLakeSail) -> list[str]:
 # --------------------------------------------------------------------------- list and find
 
 
-def test_list_follows_every_marker_across_pages(paged: FakeLakeSail) -> None:
+def test_list_follows_every_marker_across_pages_sync_and_async(paged: FakeLakeSail) -> None:
     hook = LakeSailHook()
     created = [hook.create_session_job("WS1", "SESS1", {**GOOD, "name": f"job-{i}"}) for i in range(5)]
     paged.reset_counters()
@@ -69,45 +61,32 @@ def test_list_follows_every_marker_across_pages(paged: FakeLakeSail) -> None:
     assert calls[0] == f"{JOBS_PATH}?limit=100"
     assert all("&marker=" in call for call in calls[1:])
 
-
-def test_async_list_follows_every_marker(paged: FakeLakeSail) -> None:
-    hook = LakeSailHook()
-    for i in range(5):
-        hook.create_session_job("WS1", "SESS1", {**GOOD, "name": f"job-{i}"})
-    paged.reset_counters()
-
     async def main() -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         try:
-            return await hook.a_list_session_jobs("WS1", "SESS1"), await hook.a_find_session_job(
-                "WS1", "SESS1", "job-3"
-            )
+            listed = await hook.a_list_session_jobs("WS1", "SESS1")
+            return listed, await hook.a_find_session_job("WS1", "SESS1", "job-3")
         finally:
             await hooks.aclose_async_clients()
 
     jobs, found = asyncio.run(main())
-    assert [job["name"] for job in jobs] == [f"job-{i}" for i in range(5)]
+    assert jobs == hook.list_session_jobs("WS1", "SESS1")
     assert found is not None
     assert found["name"] == "job-3"
-    assert len(list_calls(paged)) == 6  # two full listings of three pages
+    assert len(list_calls(paged)) == 3 + 9  # three more listings of three pages
 
 
-def test_list_of_an_empty_session_is_one_request(paged: FakeLakeSail) -> None:
+def test_list_of_an_empty_or_unknown_session_and_a_repeated_marker(paged: FakeLakeSail) -> None:
     assert LakeSailHook().list_session_jobs("WS1", "SESS1") == []
     assert len(list_calls(paged)) == 1
-
-
-def test_list_refuses_a_marker_handed_out_twice(paged: FakeLakeSail) -> None:
+    with pytest.raises(LakeSailApiError, match="HTTP 404: session SESS9 not found") as raised:
+        LakeSailHook().list_session_jobs("WS1", "SESS9")
+    assert raised.value.status_code == 404
+    paged.reset_counters()
     page = {"items": [], "marker": "same-marker"}
     paged.add_fault("body", body=json.dumps(page), method="GET", path_contains="/jobs?", times=None)
     with pytest.raises(LakeSailResponseError, match=r"marker 'same-marker' twice.*page forever"):
         LakeSailHook().list_session_jobs("WS1", "SESS1")
     assert len(list_calls(paged)) == 2
-
-
-def test_list_of_an_unknown_session_is_a_404(paged: FakeLakeSail) -> None:
-    with pytest.raises(LakeSailApiError, match="HTTP 404: session SESS9 not found") as raised:
-        LakeSailHook().list_session_jobs("WS1", "SESS9")
-    assert raised.value.status_code == 404
 
 
 def test_find_returns_the_newest_with_that_name_or_none(paged: FakeLakeSail) -> None:
@@ -124,18 +103,13 @@ def test_find_returns_the_newest_with_that_name_or_none(paged: FakeLakeSail) -> 
 # --------------------------------------------------------------------------- create
 
 
-def test_create_without_a_savepoint(paged: FakeLakeSail) -> None:
-    summary = LakeSailHook().create_session_job("WS1", "SESS1", GOOD)
-    assert summary["state"] == "PENDING"
-    assert summary["name"] == "orders-v2"
-    spec = paged.job_spec("WS1", "SESS1", summary["id"])
-    assert spec["flinkConfiguration"] == {"parallelism.default": "4"}
-    assert "execution.savepoint.path" not in spec["flinkConfiguration"]
-    assert spec["job"]["args"] == ["--mode", "prod"]
+def test_create_sends_the_spec(paged: FakeLakeSail) -> None:
+    """As given; from a savepoint with Flink's options; with the optional parts filled in."""
+    hook = LakeSailHook()
+    summary = hook.create_session_job("WS1", "SESS1", GOOD)
+    assert (summary["state"], summary["name"]) == ("PENDING", "orders-v2")
+    assert paged.job_spec("WS1", "SESS1", summary["id"]) == GOOD
     assert paged.count("POST") == 1
-
-
-def test_create_from_a_savepoint_sets_flinks_option(paged: FakeLakeSail) -> None:
     spec = build_spec(
         name="orders-v2",
         job=JOB,
@@ -143,17 +117,13 @@ def test_create_from_a_savepoint_sets_flinks_option(paged: FakeLakeSail) -> None
         savepoint_location="s3://bucket/flink-savepoints/savepoint-1a2b",
         allow_non_restored_state=True,
     )
-    summary = LakeSailHook().create_session_job("WS1", "SESS1", spec)
-    seen = paged.job_spec("WS1", "SESS1", summary["id"])["flinkConfiguration"]
-    assert seen == {
+    summary = hook.create_session_job("WS1", "SESS1", spec)
+    assert paged.job_spec("WS1", "SESS1", summary["id"])["flinkConfiguration"] == {
         "parallelism.default": "4",
-        "execution.savepoint.path": "s3://bucket/flink-savepoints/savepoint-1a2b",
+        SAVEPOINT_KEY: "s3://bucket/flink-savepoints/savepoint-1a2b",
         "execution.savepoint.ignore-unclaimed-state": "true",
     }
-
-
-def test_create_fills_the_optional_parts(paged: FakeLakeSail) -> None:
-    summary = LakeSailHook().create_session_job("WS1", "SESS1", {"name": "bare", "job": {}})
+    summary = hook.create_session_job("WS1", "SESS1", {"name": "bare", "job": {}})
     assert paged.job_spec("WS1", "SESS1", summary["id"]) == {
         "name": "bare",
         "flinkConfiguration": {},
@@ -162,81 +132,35 @@ def test_create_fills_the_optional_parts(paged: FakeLakeSail) -> None:
 
 
 BAD_SPECS = [
-    pytest.param(None, "spec must be a dict", id="none"),
-    pytest.param(["orders"], "spec must be a dict.*got an array", id="list"),
-    pytest.param({**GOOD, "flinkConfig": {}}, "unknown field.*flinkConfig", id="unknown-top-level-key"),
-    pytest.param(
-        {"flinkConfiguration": {}, "job": JOB}, "spec.name must be a non-empty string; got None", id="no-name"
-    ),
-    pytest.param({**GOOD, "name": ""}, "spec.name must be a non-empty string", id="empty-name"),
-    pytest.param({**GOOD, "name": "   "}, "spec.name must be a non-empty string", id="blank-name"),
-    pytest.param({**GOOD, "name": 42}, "spec.name must be a non-empty string; got 42", id="number-name"),
-    pytest.param(
-        {**GOOD, "flinkConfiguration": ["a=b"]},
-        "spec.flinkConfiguration must be a dict.*array",
-        id="conf-list",
-    ),
-    pytest.param(
-        {**GOOD, "flinkConfiguration": "a=b"},
-        "spec.flinkConfiguration must be a dict.*string",
-        id="conf-string",
-    ),
-    pytest.param(
+    (None, "spec must be a dict"),
+    (["orders"], "spec must be a dict.*got an array"),
+    ({**GOOD, "flinkConfig": {}}, "unknown field.*flinkConfig"),
+    ({"flinkConfiguration": {}, "job": JOB}, "spec.name must be a non-empty string; got None"),
+    ({**GOOD, "name": ""}, "spec.name must be a non-empty string"),
+    ({**GOOD, "name": "   "}, "spec.name must be a non-empty string"),
+    ({**GOOD, "name": 42}, "spec.name must be a non-empty string; got 42"),
+    ({**GOOD, "flinkConfiguration": ["a=b"]}, "spec.flinkConfiguration must be a dict.*array"),
+    ({**GOOD, "flinkConfiguration": "a=b"}, "spec.flinkConfiguration must be a dict.*string"),
+    (
         {**GOOD, "flinkConfiguration": {"parallelism.default": 4}},
         r"\['parallelism.default'\] must be a string.*a number 4",
-        id="conf-int-value",
     ),
-    pytest.param(
-        {**GOOD, "flinkConfiguration": {"x.enabled": True}},
-        r"\['x.enabled'\] must be a string.*a boolean",
-        id="conf-bool-value",
-    ),
-    pytest.param(
-        {**GOOD, "flinkConfiguration": {"x": None}}, r"\['x'\] must be a string.*null", id="conf-null-value"
-    ),
-    pytest.param(
-        {**GOOD, "flinkConfiguration": {1: "x"}}, "keys must be non-empty strings; got 1", id="conf-int-key"
-    ),
-    pytest.param(
-        {**GOOD, "flinkConfiguration": {"": "x"}}, "keys must be non-empty strings", id="conf-empty-key"
-    ),
-    pytest.param({"name": "n", "flinkConfiguration": {}}, "spec.job must be a dict.*null", id="no-job"),
-    pytest.param({**GOOD, "job": ["x.jar"]}, "spec.job must be a dict.*array", id="job-list"),
-    pytest.param(
-        {**GOOD, "job": {**JOB, "arguments": []}},
-        "spec.job has unknown field.*arguments",
-        id="job-unknown-key",
-    ),
-    pytest.param(
-        {**GOOD, "job": {**JOB, "jarUri": 7}},
-        "spec.job.jarUri must be a non-empty string",
-        id="jar-uri-number",
-    ),
-    pytest.param(
-        {**GOOD, "job": {**JOB, "entryClass": ["A"]}},
-        "spec.job.entryClass must be a non-empty string",
-        id="entry-class-list",
-    ),
-    pytest.param(
+    ({**GOOD, "flinkConfiguration": {"x.enabled": True}}, r"\['x.enabled'\] must be a string.*a boolean"),
+    ({**GOOD, "flinkConfiguration": {"x": None}}, r"\['x'\] must be a string.*null"),
+    ({**GOOD, "flinkConfiguration": {1: "x"}}, "keys must be non-empty strings; got 1"),
+    ({**GOOD, "flinkConfiguration": {"": "x"}}, "keys must be non-empty strings"),
+    ({"name": "n", "flinkConfiguration": {}}, "spec.job must be a dict.*null"),
+    ({**GOOD, "job": ["x.jar"]}, "spec.job must be a dict.*array"),
+    ({**GOOD, "job": {**JOB, "arguments": []}}, "spec.job has unknown field.*arguments"),
+    ({**GOOD, "job": {**JOB, "jarUri": 7}}, "spec.job.jarUri must be a non-empty string"),
+    ({**GOOD, "job": {**JOB, "entryClass": ["A"]}}, "spec.job.entryClass must be a non-empty string"),
+    (
         {**GOOD, "job": {**JOB, "args": "--mode prod"}},
         "spec.job.args must be a list of strings; got a string",
-        id="args-string",
     ),
-    pytest.param(
-        {**GOOD, "job": {**JOB, "args": ["--n", 3]}},
-        r"spec.job.args\[1\] must be a string; got a number 3",
-        id="args-int-item",
-    ),
-    pytest.param(
-        {**GOOD, "job": {**JOB, "args": None}},
-        "spec.job.args must be a list of strings; got null",
-        id="args-null",
-    ),
-    pytest.param(
-        {**GOOD, "job": {**JOB, "args": {"a": "b"}}},
-        "spec.job.args must be a list of strings; got an object",
-        id="args-dict",
-    ),
+    ({**GOOD, "job": {**JOB, "args": ["--n", 3]}}, r"spec.job.args\[1\] must be a string; got a number 3"),
+    ({**GOOD, "job": {**JOB, "args": None}}, "spec.job.args must be a list of strings; got null"),
+    ({**GOOD, "job": {**JOB, "args": {"a": "b"}}}, "spec.job.args must be a list of strings; got an object"),
 ]
 
 
@@ -258,22 +182,17 @@ def test_bad_ids_are_refused_before_a_request(fake: FakeLakeSail, lakesail_conn:
 
 
 @pytest.mark.parametrize(
-    ("fault", "seconds"),
-    [
-        pytest.param({"kind": "reset"}, 0.0, id="reset"),
-        pytest.param({"kind": "stall", "seconds": 1.5}, 0.4, id="stall"),
-    ],
+    ("fault", "seconds"), [({"kind": "reset"}, 0.0), ({"kind": "stall", "seconds": 1.5}, 0.4)]
 )
 def test_a_create_post_is_never_silently_repeated(
-    paged: FakeLakeSail, monkeypatch: pytest.MonkeyPatch, fault: dict[str, Any], seconds: float
+    paged: FakeLakeSail, fault: dict[str, Any], seconds: float
 ) -> None:
     """The server may have created the job: the hook says so rather than POST again."""
     paged.add_fault(method="POST", path_contains="/jobs", **fault)
     hook = LakeSailHook(retry_limit=5, timeout=seconds or None)
     with pytest.raises(LakeSailConnectionError, match=f"POST {JOBS_PATH} got no answer"):
         hook.create_session_job("WS1", "SESS1", GOOD)
-    posts = [a for a in paged.arrivals if a.method == "POST"]
-    assert len(posts) == 1
+    assert [a.method for a in paged.arrivals] == ["POST"]
     if fault["kind"] == "stall":  # the server did act on it, once the stall was over: exactly one job
         deadline = time.monotonic() + 10
         while paged.count("POST") == 0 and time.monotonic() < deadline:
@@ -282,35 +201,27 @@ def test_a_create_post_is_never_silently_repeated(
         assert [job["name"] for job in created] == ["orders-v2"]
 
 
-def test_a_create_refused_with_503_is_retried_once_and_creates_one_job(paged: FakeLakeSail) -> None:
+def test_a_create_refused_with_503_is_retried_once_and_with_400_not(paged: FakeLakeSail) -> None:
     paged.add_fault("status", status=503, method="POST", path_contains="/jobs")
     hook = LakeSailHook()
     summary = hook.create_session_job("WS1", "SESS1", GOOD)
     assert paged.count("POST") == 2
     assert [job["id"] for job in hook.list_session_jobs("WS1", "SESS1")] == [summary["id"]]
-
-
-def test_a_spec_the_server_refuses_is_one_400(paged: FakeLakeSail) -> None:
     paged.add_fault("status", status=400, body=json.dumps({"message": "unknown jar"}), method="POST")
     with pytest.raises(LakeSailApiError, match="HTTP 400: unknown jar"):
-        LakeSailHook().create_session_job("WS1", "SESS1", GOOD)
-    assert paged.count("POST") == 1
+        hook.create_session_job("WS1", "SESS1", GOOD)
+    assert paged.count("POST") == 3
 
 
 BAD_SUMMARIES = [
-    pytest.param("<html>ok</html>", "HTTP 201 with an HTML page", id="html"),
-    pytest.param(json.dumps([]), "should be a JSON object, got an array", id="array"),
-    pytest.param(json.dumps({"name": "n", "state": "PENDING"}), "no 'id' string", id="no-id"),
-    pytest.param(
-        json.dumps({"id": "sj-1", "name": "n", "state": "PENDING"}),
-        "id must be a LakeSail ResourceId",
-        id="bad-id",
-    ),
-    pytest.param(json.dumps({"id": "SJ1", "name": "n", "state": 3}), "no 'state' string", id="state-number"),
-    pytest.param(
+    ("<html>ok</html>", "HTTP 201 with an HTML page"),
+    (json.dumps([]), "should be a JSON object, got an array"),
+    (json.dumps({"name": "n", "state": "PENDING"}), "no 'id' string"),
+    (json.dumps({"id": "sj-1", "name": "n", "state": "PENDING"}), "id must be a LakeSail ResourceId"),
+    (json.dumps({"id": "SJ1", "name": "n", "state": 3}), "no 'state' string"),
+    (
         json.dumps({"id": "SJ1", "name": "n", "state": "PENDING", "createdAt": "yesterday"}),
         "createdAt is not an ISO-8601",
-        id="bad-time",
     ),
 ]
 
@@ -323,33 +234,21 @@ def test_a_summary_of_another_shape_is_a_clear_error(paged: FakeLakeSail, body: 
 
 
 def test_parse_summary_keeps_the_documented_fields_only() -> None:
-    data = {"id": "SJ1", "name": "n", "state": "RUNNING", "createdAt": "2026-01-01T00:00:00.000Z", "other": 1}
-    assert parse_job_summary(data) == {
-        "id": "SJ1",
-        "name": "n",
-        "state": "RUNNING",
-        "createdAt": "2026-01-01T00:00:00.000Z",
-        "updatedAt": None,
-    }
+    documented = {"id": "SJ1", "name": "n", "state": "RUNNING", "createdAt": "2026-01-01T00:00:00.000Z"}
+    assert parse_job_summary({**documented, "other": 1}) == {**documented, "updatedAt": None}
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        pytest.param({"savepoint_location": ""}, "savepoint_location must be a non-empty string", id="empty"),
-        pytest.param({"savepoint_location": "None"}, "rendered to 'None'", id="rendered-none"),
-        pytest.param({"savepoint_location": 5}, "savepoint_location must be a non-empty string", id="number"),
-        pytest.param(
-            {
-                "savepoint_location": "s3://b/sp-1",
-                "flink_configuration": {"execution.savepoint.path": "s3://b/sp-0"},
-            },
-            "give the savepoint once",
-            id="two-savepoints",
+        ({"savepoint_location": ""}, "savepoint_location must be a non-empty string"),
+        ({"savepoint_location": "None"}, "rendered to 'None'"),
+        ({"savepoint_location": 5}, "savepoint_location must be a non-empty string"),
+        (
+            {"savepoint_location": "s3://b/1", "flink_configuration": {SAVEPOINT_KEY: "s3://b/0"}},
+            "the savepoint once",
         ),
-        pytest.param(
-            {"flink_configuration": {"a": 1}}, r"flink_configuration\['a'\] must be a string", id="conf"
-        ),
+        ({"flink_configuration": {"a": 1}}, r"flink_configuration\['a'\] must be a string"),
     ],
 )
 def test_build_spec_refuses(kwargs: dict[str, Any], message: str) -> None:
@@ -365,10 +264,8 @@ def test_judge_success_failure_and_waiting() -> None:
     running = {"id": "SJ1", "state": "RUNNING"}
     assert judge(running, target) == Verdict("success", "Session job WS1/SESS1/SJ1 is RUNNING", value=running)
     waiting = judge({"state": "PENDING"}, target)
-    assert (waiting.status, waiting.message) == (
-        "waiting",
-        "Session job WS1/SESS1/SJ1 is PENDING; waiting for RUNNING",
-    )
+    assert waiting.status == "waiting"
+    assert waiting.message == "Session job WS1/SESS1/SJ1 is PENDING; waiting for RUNNING"
     for state in ("FAILED", "DELETING"):
         failed = judge({"state": state}, target)
         assert failed.status == "failed"
@@ -406,13 +303,8 @@ def test_job_trigger_serializes_to_plain_values_and_back() -> None:
 def test_job_trigger_yields_one_failed_event_for_a_failed_job(paged: FakeLakeSail) -> None:
     summary = LakeSailHook().create_session_job("WS1", "SESS1", GOOD)
     paged.fail_job("WS1", "SESS1", summary["id"])
-    trigger = LakeSailSessionJobTrigger(
-        workspace_id="WS1",
-        session_id="SESS1",
-        job_id=summary["id"],
-        deadline=time.time() + 30,
-        poll_interval=0.05,
-    )
+    ids = {"workspace_id": "WS1", "session_id": "SESS1", "job_id": summary["id"]}
+    trigger = LakeSailSessionJobTrigger(**ids, deadline=time.time() + 30, poll_interval=0.05)
 
     async def main() -> list[Any]:
         try:
@@ -421,9 +313,7 @@ def test_job_trigger_yields_one_failed_event_for_a_failed_job(paged: FakeLakeSai
             await hooks.aclose_async_clients()
 
     events = asyncio.run(main())
-    assert len(events) == 1
-    assert events[0]["status"] == "failed"
-    assert events[0]["reason"] == "savepoint"
+    assert [(event["status"], event["reason"]) for event in events] == [("failed", "savepoint")]
     assert f"Session job WS1/SESS1/{summary['id']} is FAILED" in events[0]["message"]
 
 

@@ -1,10 +1,9 @@
-"""Restore for real, run by dag.test() against FakeLakeSail: LakeSailCreateSessionJobOperator creates
-a session job from a savepoint and waits until it is RUNNING, or LakeSailSessionJobSensor does the
-waiting; in poke and deferrable mode, including a job that FAILS while it is awaited."""
+"""Restore for real, ``restore_jobs`` (tests/dags/lakesail_dags.py) run by dag.test() against FakeLakeSail:
+LakeSailCreateSessionJobOperator creates a session job from a savepoint and waits until it is RUNNING,
+or LakeSailSessionJobSensor waits; poke and deferrable, including a job that FAILS while awaited."""
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -13,6 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from airflow_provider_flinksp.testing import FakeLakeSail
+from tests.conftest import jump_once, point_at
 from tests.dag_runs import Run
 
 pytestmark = pytest.mark.integration
@@ -26,40 +26,17 @@ DESCRIBE = re.compile(rf"^{JOBS_PATH}/(SJ[0-9A-F]+)$")
 
 @pytest.fixture
 def run_restore(run_dag: Callable[..., Run], server: FakeLakeSail) -> Callable[..., Run]:
-    """Run tests/dags/restore_jobs.py with these settings (``RESTORE_DAG_<KEY>``)."""
-    return lambda **settings: run_dag(
-        "restore_jobs.py", env={f"RESTORE_DAG_{key.upper()}": value for key, value in settings.items()}
-    )
-
-
-class StartOnceSeenPending:
-    """A clock for the fake: real time until a wait has looked at a job (and seen it PENDING), then
-    an hour later, so the job runs at the next look. "The wait saw PENDING" is then certain however
-    slow the machine is."""
-
-    def __init__(self, fake: FakeLakeSail) -> None:
-        self.fake = fake
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        if not self.offset and describes(self.fake):
-            self.offset = 3600.0
-        return time.time() + self.offset
+    """Run ``restore_jobs`` with these settings."""
+    return lambda **settings: run_dag("lakesail_dags.py", "restore_jobs", settings=settings)
 
 
 @pytest.fixture
 def server(airflow_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLakeSail]:
     """A fake with session WS1/SESS1; a created job runs once a wait has seen it PENDING."""
     with FakeLakeSail(token=TOKEN, job_start_delay=600) as fake:
-        fake.clock = StartOnceSeenPending(fake)
+        fake.clock = jump_once(lambda: describes(fake))
         fake.add_session("WS1", "SESS1")
-        value = {
-            "conn_type": "lakesail",
-            "host": fake.url,
-            "password": fake.token,
-            "extra": {"retry_delay": 0.01},
-        }
-        monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(value))
+        point_at(monkeypatch, fake)
         yield fake
 
 
@@ -68,31 +45,23 @@ def describes(fake: FakeLakeSail) -> list[str]:
     return [m.group(1) for r in fake.requests if r.method == "GET" and (m := DESCRIBE.match(r.path))]
 
 
-class FailWhileWatched(threading.Thread):
-    """Fails the created job as soon as a wait has looked at it once (and seen it PENDING)."""
-
-    def __init__(self, fake: FakeLakeSail) -> None:
-        super().__init__(daemon=True)
-        self.fake = fake
-        self.stop = threading.Event()
-        self.failed: str | None = None
-
-    def run(self) -> None:
-        while not self.stop.wait(0.02):
-            seen = describes(self.fake)
-            if seen:
-                self.fake.fail_job("WS1", "SESS1", seen[0])
-                self.failed = seen[0]
-                return
-
-
 @pytest.fixture
-def fail_while_watched(server: FakeLakeSail) -> Iterator[FailWhileWatched]:
+def fail_while_watched(server: FakeLakeSail) -> Iterator[list[str]]:
+    """Fails the created job as soon as a wait has looked at it once (and seen it PENDING)."""
     server.state.job_start_delay = 10**6  # it would never start by itself
-    thread = FailWhileWatched(server)
+    failed: list[str] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not failed and not stop.wait(0.02):
+            if seen := describes(server):
+                server.fail_job("WS1", "SESS1", seen[0])
+                failed.append(seen[0])
+
+    thread = threading.Thread(target=watch, daemon=True)
     thread.start()
-    yield thread
-    thread.stop.set()
+    yield failed
+    stop.set()
     thread.join(5)
 
 
@@ -104,9 +73,7 @@ def test_restore_from_a_savepoint_and_wait_until_running(
     assert outcome.states == {"create": "success"}, outcome.outcomes
     job_id = outcome.xcoms[("create", "job_id")]
     summary = outcome.xcoms[("create", "return_value")]
-    assert summary["id"] == job_id
-    assert summary["state"] == "RUNNING"
-    assert summary["name"] == "orders-restored"
+    assert (summary["id"], summary["state"], summary["name"]) == (job_id, "RUNNING", "orders-restored")
     assert set(summary) == {"id", "name", "state", "createdAt", "updatedAt"}
     spec = server.job_spec("WS1", "SESS1", job_id)
     assert spec["flinkConfiguration"] == {
@@ -128,59 +95,47 @@ def test_restore_from_a_savepoint_and_wait_until_running(
 def test_create_without_a_savepoint_then_the_sensor_waits(
     server: FakeLakeSail, run_restore: Callable[..., Run], mode: str
 ) -> None:
-    outcome = run_restore(mode=mode, wait="sensor", savepoint="")
+    outcome = run_restore(mode=mode, wait="sensor")
     assert outcome.states == {"create": "success", "watch": "success"}, outcome.outcomes
     job_id = outcome.xcoms[("create", "job_id")]
     assert outcome.xcoms[("create", "return_value")]["state"] == "PENDING"  # it did not wait
     watched = outcome.xcoms[("watch", "return_value")]
-    assert watched["id"] == job_id
-    assert watched["state"] == "RUNNING"
+    assert (watched["id"], watched["state"]) == (job_id, "RUNNING")
     assert server.job_spec("WS1", "SESS1", job_id)["flinkConfiguration"] == {"parallelism.default": "2"}
     assert len(describes(server)) >= 2
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_job_that_fails_while_the_operator_waits_fails_the_task_without_retry(
+@pytest.mark.parametrize("waiter", ["create", "watch"])
+def test_a_job_that_fails_while_awaited_fails_the_task_without_retry(
     server: FakeLakeSail,
-    fail_while_watched: FailWhileWatched,
+    fail_while_watched: list[str],
     run_restore: Callable[..., Run],
     mode: str,
+    waiter: str,
 ) -> None:
-    outcome = run_restore(mode=mode, savepoint=SAVEPOINT)
+    """The operator (``create``) or the sensor (``watch``) waits: the job FAILS, the task fails."""
+    outcome = run_restore(mode=mode, savepoint=SAVEPOINT, wait="sensor" if waiter == "watch" else "operator")
     assert outcome.state == "failed"
-    assert outcome.states == {"create": "failed"}
-    assert outcome.tries["create"] == 1  # retries=1, but a FAILED job is not retried
-    failure = outcome.outcomes["create"]
-    assert failure["error_type"] == "LakeSailJobFailedError"
-    assert f"Session job WS1/SESS1/{fail_while_watched.failed} is FAILED, a failure state" in failure["error"]
+    expected = {"create": "failed"} if waiter == "create" else {"create": "success", "watch": "failed"}
+    assert outcome.states == expected
+    assert outcome.tries[waiter] == 1  # retries=1, but a FAILED job is not retried
+    assert outcome.outcomes[waiter]["exception"] == "LakeSailJobFailedError"
+    [failed] = fail_while_watched
+    assert f"Session job WS1/SESS1/{failed} is FAILED, a failure state" in outcome.message(waiter)
     assert server.count("POST") == 1
-    assert outcome.xcoms[("create", "job_id")] == fail_while_watched.failed
-
-
-@pytest.mark.parametrize("mode", MODES)
-def test_a_job_that_fails_while_the_sensor_waits_fails_the_sensor_without_retry(
-    server: FakeLakeSail,
-    fail_while_watched: FailWhileWatched,
-    run_restore: Callable[..., Run],
-    mode: str,
-) -> None:
-    outcome = run_restore(mode=mode, wait="sensor", savepoint="")
-    assert outcome.states == {"create": "success", "watch": "failed"}
-    assert outcome.tries["watch"] == 1
-    assert outcome.outcomes["watch"]["error_type"] == "LakeSailJobFailedError"
-    assert "is FAILED, a failure state" in outcome.outcomes["watch"]["error"]
+    assert outcome.xcoms[("create", "job_id")] == failed
 
 
 def test_a_wait_that_outlasts_its_timeout_fails(
-    server: FakeLakeSail,
-    run_restore: Callable[..., Run],
+    server: FakeLakeSail, run_restore: Callable[..., Run]
 ) -> None:
     server.state.job_start_delay = 10**6
     started = time.monotonic()
     outcome = run_restore(mode="poke", timeout=0.5)
     assert outcome.states == {"create": "failed"}
     assert outcome.tries["create"] == 1  # a retry would create a second job
-    error = outcome.outcomes["create"]["error"]
+    error = outcome.message("create")
     assert "Timed out waiting: Session job WS1/SESS1/" in error
     assert "is PENDING; waiting for RUNNING" in error
     assert "was created and is left as it is; not retrying" in error

@@ -1,17 +1,9 @@
-"""Whole DAGs gating on savepoints with LakeSailSavepointSensor, run by dag.test() against FakeLakeSail
-in poke, reschedule and deferrable mode: the same outcomes in every mode.
-
-The DAG is tests/dags/sensor_gate.py, shaped by environment variables read when it is imported. Its
-``report`` task pulls the gate's XCom through Airflow and writes it to a file; the gate's failure
-callback writes the exception. In ``reschedule`` mode the tests also check, in the metadata DB, that
-the gate really was rescheduled (both Airflow 3.3 and 2.11 run reschedule sensors in dag.test():
-the task goes to ``up_for_reschedule`` and the loop picks it up again about a second later).
-"""
+"""LakeSailSavepointSensor gating ``sensor_gate`` (tests/dags/lakesail_dags.py), run by dag.test()
+against FakeLakeSail: the same outcomes in poke, reschedule and deferrable mode. In reschedule mode the
+metadata DB must show the gate rescheduled (dag.test() of Airflow 3.3 and 2.11 both reschedule)."""
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -19,6 +11,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_flinksp.testing import FakeJob, FakeLakeSail
+from tests.conftest import jump_once, point_at
 from tests.dag_runs import Run
 
 pytestmark = pytest.mark.integration
@@ -29,13 +22,10 @@ JOB_PATH = "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1"
 
 @pytest.fixture
 def run_gate(run_dag: Callable[..., Run], lakesail_conn: str) -> Callable[..., Run]:
-    """Run tests/dags/sensor_gate.py in a mode, with these settings (``SENSOR_DAG_<KEY>``)."""
-
-    def run(mode: str, **settings: Any) -> Run:
-        env = {f"SENSOR_DAG_{key.upper()}": value for key, value in {"mode": mode, **settings}.items()}
-        return run_dag("sensor_gate.py", env=env)
-
-    return run
+    """Run ``sensor_gate`` in a mode, with these settings."""
+    return lambda mode, **settings: run_dag(
+        "lakesail_dags.py", "sensor_gate", settings={"mode": mode, **settings}
+    )
 
 
 def describe_calls(fake: FakeLakeSail) -> int:
@@ -52,44 +42,28 @@ def assert_waited(outcome: Run, fake: FakeLakeSail, mode: str) -> None:
         assert outcome.reschedules["gate"] == 0
 
 
-def assert_gate_failed(outcome: Run) -> dict[str, Any]:
-    """The gate failed on its first try (no retry although it has one), and the run failed."""
+def assert_gate_failed(outcome: Run, exception: str) -> str:
+    """The gate failed with ``exception`` on its first try (no retry although it has one), the run
+    failed; returns the message."""
     assert outcome.state == "failed"
     assert outcome.states["gate"] == "failed"
     assert outcome.tries["gate"] == 1
     assert outcome.states["report"] in ("upstream_failed", "None")
-    assert all(r["event"] != "report" for r in outcome.records)
-    return outcome.record("gate_failed")
+    assert all(r.get("event") != "report" for r in outcome.records)
+    assert outcome.outcomes["gate"]["exception"] == exception
+    return outcome.message("gate")
 
 
 def job(fake: FakeLakeSail) -> FakeJob:
     return fake.get_job("WS1", "SESS1", "JOB1")
 
 
-class FinishOnceSeenWaiting:
-    """A clock for the fake: real time until the job's state has been asked for (which the sensor
-    does only when it has to wait), then an hour later, so a long savepoint finishes at the next poll.
-
-    This makes "the gate saw the savepoint pending" certain however slow the machine is.
-    """
-
-    def __init__(self, fake: FakeLakeSail) -> None:
-        self.fake = fake
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        if not self.offset and describe_calls(self.fake) >= 1:
-            self.offset = 3600.0
-        return time.time() + self.offset
-
-
 @pytest.mark.parametrize("mode", MODES)
 def test_gate_on_the_triggered_nonce(run_gate, fake, mode):
     """(a) Trigger, then gate on the nonce from XCom: the gate's XCom is that completed savepoint."""
     job(fake).savepoint_duration = 60.0
-    fake.clock = FinishOnceSeenWaiting(fake)
+    fake.clock = jump_once(lambda: describe_calls(fake))  # done once seen waiting
     outcome = run_gate(mode)
-
     assert outcome.state == "success", outcome
     assert outcome.states == {"trigger": "success", "gate": "success", "report": "success"}
     report = outcome.record("report")
@@ -108,10 +82,8 @@ def test_gate_without_nonce_waits_for_pending(run_gate, fake, mode):
     older = fake.trigger("WS1", "SESS1", "JOB1")  # completes at once: history to choose from
     assert fake.savepoints("WS1", "SESS1", "JOB1")["pending"] == []
     job(fake).savepoint_duration = 60.0
-    fake.clock = FinishOnceSeenWaiting(fake)
-
-    outcome = run_gate(mode, nonce="")
-
+    fake.clock = jump_once(lambda: describe_calls(fake))  # done once seen waiting
+    outcome = run_gate(mode, nonce=None)
     assert outcome.state == "success", outcome
     report = outcome.record("report")
     listing = fake.savepoints("WS1", "SESS1", "JOB1")
@@ -125,18 +97,14 @@ def test_gate_without_nonce_waits_for_pending(run_gate, fake, mode):
 @pytest.mark.parametrize("mode", MODES)
 def test_failed_savepoint_fails_the_gate_after_grace(run_gate, fake, mode):
     """(c) The savepoint vanishes (failed): after the grace period the gate fails, without retrying.
-
-    In reschedule mode the grace period must count from the first poke: counted from each
-    reschedule, the nonce would never be missing for long enough and the sensor would time out.
-    """
+    In reschedule mode the grace must count from the first poke, not from each reschedule."""
     job(fake).fail_next()
     outcome = run_gate(mode, grace=0.5, timeout=8)
 
-    failure = assert_gate_failed(outcome)
+    message = assert_gate_failed(outcome, "LakeSailSavepointFailedError")
     assert outcome.states["trigger"] == "success"
-    assert failure["error_type"] == "LakeSailSavepointFailedError"
-    assert "neither pending nor completed" in failure["error"]
-    assert "failed, or was removed" in failure["error"]
+    assert "neither pending nor completed" in message
+    assert "failed, or was removed" in message
     assert_waited(outcome, fake, mode)
 
 
@@ -146,13 +114,11 @@ def test_failed_job_fails_the_gate_naming_the_state(run_gate, fake, mode):
     job(fake).savepoint_duration = 60.0
     nonce = fake.trigger("WS1", "SESS1", "JOB1")["triggerNonce"]
     job(fake).state = "FAILED"
-
     outcome = run_gate(mode, trigger=0, nonce=nonce)
 
-    failure = assert_gate_failed(outcome)
-    assert failure["error_type"] == "LakeSailSavepointFailedError"
-    assert "The job is FAILED" in failure["error"]
-    assert nonce in failure["error"]
+    message = assert_gate_failed(outcome, "LakeSailSavepointFailedError")
+    assert "The job is FAILED" in message
+    assert nonce in message
     assert outcome.reschedules["gate"] == 0  # decided on the first look, in every mode
 
 
@@ -160,13 +126,9 @@ def test_failed_job_fails_the_gate_naming_the_state(run_gate, fake, mode):
 def test_outage_longer_than_retries_is_waited_out(run_gate, fake, monkeypatch, mode):
     """(e) Six 503s in a row, two attempts per call: the trigger operator's look for a pending
     savepoint takes two (and triggers anyway), two of the sensor's polls fail, it still succeeds."""
-    extra = {"retry_limit": 2, "retry_delay": 0.01}  # two attempts per API call, for every task
-    conn = {"conn_type": "lakesail", "host": fake.url, "password": fake.token, "extra": extra}
-    monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(conn))
+    point_at(monkeypatch, fake, retry_limit=2)  # two attempts per API call, for every task
     fake.add_fault("status", status=503, times=6, method="GET")
-
     outcome = run_gate(mode, timeout=20)
-
     assert outcome.state == "success", outcome
     assert outcome.tries["gate"] == 1
     assert sum(1 for r in fake.requests if r.status == 503) == 6
@@ -179,11 +141,9 @@ def test_outage_longer_than_retries_is_waited_out(run_gate, fake, monkeypatch, m
 def test_sensor_timeout_shorter_than_the_wait(run_gate, fake, mode):
     """(f) The savepoint takes a minute, the sensor waits 0.6 s: a sensor timeout, no retry."""
     job(fake).savepoint_duration = 60.0
-
     outcome = run_gate(mode, timeout=0.6)
 
-    failure = assert_gate_failed(outcome)
-    assert failure["error_type"] == "AirflowSensorTimeout"
+    assert_gate_failed(outcome, "AirflowSensorTimeout")
     assert fake.savepoints("WS1", "SESS1", "JOB1")["pending"]  # still pending: it really timed out
 
 
@@ -199,13 +159,10 @@ def _sensor_in_dag(default_args: dict[str, Any]) -> Any:
         return LakeSailSavepointSensor(task_id="gate", workspace_id="WS1", session_id="SESS1", job_id="JOB1")
 
 
-def test_task_retry_delay_keeps_airflow_default() -> None:
-    """Without a retry_delay, a LakeSail task has Airflow's task retry delay, not None."""
+def test_task_retry_delay(lakesail_conn, fake) -> None:
+    """A LakeSail task's retry_delay is Airflow's task retry delay (its default, not None, or the
+    one of default_args); poking still works."""
     assert isinstance(_sensor_in_dag({}).retry_delay, timedelta)
-
-
-def test_default_args_retry_delay_does_not_break_the_sensor(lakesail_conn, fake) -> None:
-    """default_args={"retry_delay": timedelta(...)} is the task retry delay; poking still works."""
     sensor = _sensor_in_dag({"retries": 2, "retry_delay": timedelta(minutes=5)})
     assert sensor.retry_delay == timedelta(minutes=5)
     assert sensor.poke({}).is_done
