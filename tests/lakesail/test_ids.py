@@ -1,6 +1,6 @@
-"""Bad IDs: a literal one fails when the task is built (DAG parse), a templated one after rendering
-(the run fails, nothing is sent), and the hook refuses each before any request. Every operation on
-both wires checks IDs first: tests/lakesail/test_hook.py."""
+"""The ResourceId rule, and bad IDs: a literal one fails when the task is built (DAG parse), a
+templated one after rendering (the run fails, nothing is sent), and the hook refuses each before any
+request. Every operation on both wires checks IDs first: tests/lakesail/test_hook.py."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_flinksp.hooks import LakeSailHook
+from airflow_provider_flinksp.lakesail.ids import RESOURCE_ID_RULE, check_static_ids, validate_resource_id
 from airflow_provider_flinksp.operators import (
     LakeSailLatestSavepointOperator,
     LakeSailTriggerSavepointOperator,
@@ -22,34 +23,68 @@ IDS = ("WS1", "SESS1", "JOB1")
 ID_NAMES = ("workspace_id", "session_id", "job_id")
 
 
-# -- malformed IDs: ValueError naming the parameter, and no request --------------------------------
-
-BAD_IDS = {
-    "empty": "",
-    "21-chars": "A" * 21,
-    "lowercase": "ws1",
-    "dash": "WS-1",
-    "slash": "WS/1",
-    "dot-dot": "..",
-    "space": "WS 1",
-    "trailing-newline": "WS1\n",
-    "unicode-letter": "WSÄ1",
-    "fullwidth-digit": "WS\uff11",
-    "percent-encoded": "WS%2F1",
-    "query": "WS1?x=1",
-    "dot-dot-slash": "../X",
-    "None": None,
-    "int": 1,
-    "bytes": b"WS1",
-}
+# -- the rule, and the hook: ValueError naming the parameter, and no request ---------------------------
 
 
-@pytest.mark.parametrize("value", BAD_IDS.values(), ids=BAD_IDS.keys())
+@pytest.mark.parametrize("value", ["A", "WS1", "0", "A" * 20, "9" * 20, "ABCDEFGHIJ0123456789"])
+def test_validate_resource_id_accepts(value: str) -> None:
+    assert validate_resource_id("job_id", value) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "A" * 21,
+        "ws1",
+        "Ws1",
+        "WS-1",
+        "WS_1",
+        "WS/1",
+        "..",
+        "../X",
+        "WS1/../X",
+        "WS 1",
+        " WS1",
+        "WS1\n",
+        "WS%31",
+        "WS%2F1",
+        "WS1?x=1",
+        "ÄB",
+        "WS\uff11",  # a fullwidth digit
+        "١٢",  # Arabic-Indic digits are not 0-9
+        "{{ params.ws }}",
+        None,
+        1,
+        ["WS1"],
+        b"WS1",
+    ],
+)
+def test_validate_resource_id_rejects(value: object) -> None:
+    with pytest.raises(ValueError, match="workspace_id") as info:
+        validate_resource_id("workspace_id", value)
+    assert RESOURCE_ID_RULE in str(info.value)
+    assert "ResourceId" in str(info.value)
+
+
+def test_validate_resource_id_shortens_a_huge_value() -> None:
+    with pytest.raises(ValueError, match="session_id") as info:
+        validate_resource_id("session_id", "x" * 10_000)
+    assert len(str(info.value)) < 200
+
+
+def test_check_static_ids_skips_templates_but_checks_plain_text() -> None:
+    check_static_ids(workspace_id="{{ params.ws }}", session_id="{% if x %}A{% endif %}", job_id="JOB1")
+    check_static_ids(workspace_id=None)  # not text: left for the hook after rendering
+    with pytest.raises(ValueError, match="job_id"):
+        check_static_ids(workspace_id="WS1", job_id="job-1")
+
+
+@pytest.mark.parametrize("value", ["", "WS/1", "..", None], ids=["empty", "slash", "dot-dot", "None"])
 @pytest.mark.parametrize("position", range(3), ids=ID_NAMES)
 def test_bad_id_rejected_before_any_request(
     position: int, value: Any, fake: FakeLakeSail, lakesail_conn: str
 ) -> None:
-    """Each bad ID in each position: ValueError naming that parameter and the rule; nothing sent."""
     ids = list(IDS)
     ids[position] = value
     with pytest.raises(ValueError, match=rf"^{ID_NAMES[position]} must be a LakeSail ResourceId \(1 to 20"):
