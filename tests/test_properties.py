@@ -23,13 +23,8 @@ from airflow_provider_flinksp.hooks import LakeSailHook
 from tests.conftest import bearer
 
 #: Deterministic; no example database and no "explain" phase, so nothing is written into the tree.
-PROPERTY = settings(
-    derandomize=True,
-    max_examples=200,
-    deadline=None,
-    database=None,
-    phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
-)
+NO_EXPLAIN = (Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink)
+PROPERTY = settings(derandomize=True, max_examples=200, deadline=None, database=None, phases=NO_EXPLAIN)
 BASE = "https://lakesail.test"
 LIST_PATH = "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1/savepoints"
 IDS = ("WS1", "SESS1", "JOB1")
@@ -38,22 +33,14 @@ TYPES = ("MANUAL", "PERIODIC", "UNKNOWN", "UPGRADE")
 
 # -- strategies ------------------------------------------------------------------------------------
 
-json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats()  # NaN and infinities too: Python's json reads them
-    | st.text(max_size=30)
-)
+# floats: NaN and infinities too (Python's json reads them)
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
 json_values = st.recursive(
     json_scalars,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=20,
 )
-offsets = st.builds(
-    lambda minutes: timezone(timedelta(minutes=minutes)),
-    st.integers(min_value=-23 * 60 - 59, max_value=23 * 60 + 59),
-)
+offsets = st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda minutes: timezone(timedelta(minutes=minutes)))
 any_datetimes = st.datetimes(timezones=st.none() | offsets)
 #: Text that is often a date-time, in the API's format or another ISO-8601 spelling, at any offset.
 timestamp_texts = st.one_of(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -68,36 +68,24 @@ def test_savepoint_from_api_full_and_round_trip() -> None:
 def test_savepoint_absent_values_unknown_type_and_extra_fields(api: dict[str, Any]) -> None:
     sp = Savepoint.from_api(api)
     assert sp == Savepoint(trigger_type="SOMETHING_NEW")
-    assert sp.to_dict() == {
-        "location": None,
-        "triggerType": "SOMETHING_NEW",
-        "triggerNonce": None,
-        "triggeredAt": None,
-    }
+    assert sp.to_dict() == dict.fromkeys(KEYS) | {"triggerType": "SOMETHING_NEW"}
 
 
-@pytest.mark.parametrize(
-    ("body", "needle"),
-    [
-        ([], "should be a JSON object"),
-        ("MANUAL", "should be a JSON object"),
-        (None, "should be a JSON object"),
-        ({}, "triggerType"),
-        ({"triggerType": None}, "triggerType"),
-        ({"triggerType": 3}, "triggerType"),
-        ({"triggerType": "MANUAL", "location": 5}, "location"),
-        ({"triggerType": "MANUAL", "location": ["s3://a"]}, "location"),
-        ({"triggerType": "MANUAL", "triggerNonce": 12}, "triggerNonce"),
-        ({"triggerType": "MANUAL", "triggeredAt": 1700000000}, "triggeredAt"),
-        ({"triggerType": "MANUAL", "triggeredAt": "yesterday"}, "triggeredAt"),
-        ({"triggerType": "MANUAL", "triggeredAt": ""}, "triggeredAt"),
-        ({"triggerType": "MANUAL", "triggeredAt": "2026-13-40T99:00:00Z"}, "triggeredAt"),
-    ],
-)
-def test_savepoint_bad_shapes_raise_response_error(body: Any, needle: str) -> None:
-    with pytest.raises(LakeSailResponseError, match=needle) as info:
-        Savepoint.from_api(body)
-    assert isinstance(info.value, LakeSailError)
+SAVEPOINT_SHAPES = [
+    ([], "should be a JSON object"),
+    ("MANUAL", "should be a JSON object"),
+    (None, "should be a JSON object"),
+    ({}, "triggerType"),
+    ({"triggerType": None}, "triggerType"),
+    ({"triggerType": 3}, "triggerType"),
+    ({"triggerType": "MANUAL", "location": 5}, "location"),
+    ({"triggerType": "MANUAL", "location": ["s3://a"]}, "location"),
+    ({"triggerType": "MANUAL", "triggerNonce": 12}, "triggerNonce"),
+    ({"triggerType": "MANUAL", "triggeredAt": 1700000000}, "triggeredAt"),
+    ({"triggerType": "MANUAL", "triggeredAt": "yesterday"}, "triggeredAt"),
+    ({"triggerType": "MANUAL", "triggeredAt": ""}, "triggeredAt"),
+    ({"triggerType": "MANUAL", "triggeredAt": "2026-13-40T99:00:00Z"}, "triggeredAt"),
+]
 
 
 # ---------------------------------------------------------------------------- timestamps
@@ -189,33 +177,38 @@ def test_savepoint_list_parses_both_lists_in_order_and_finds_by_nonce() -> None:
     assert SavepointList.from_api({"pending": [], "completed": []}) == SavepointList()
 
 
+LIST_SHAPES = [
+    ([], "should be a JSON object, got an array"),
+    ("text", "should be a JSON object, got a string"),
+    (None, "should be a JSON object, got null"),
+    (7, "should be a JSON object, got a number"),
+    ({"pending": []}, "'completed'.*key missing"),
+    ({"completed": []}, "'pending'.*key missing"),
+    ({"pending": None, "completed": []}, "'pending'.*null"),
+    ({"pending": [], "completed": {}}, "'completed'.*an object"),
+    ({"pending": "x", "completed": []}, "'pending'.*a string"),
+    ({"pending": [], "completed": [5]}, r"completed\[0\] should be a JSON object"),
+    ({"pending": [{"location": "s3://x"}], "completed": []}, r"pending\[0\]\.triggerType"),
+    ({"pending": [], "completed": [{"triggerType": "MANUAL", "triggeredAt": "bad"}]}, "triggeredAt"),
+    (
+        {
+            "pending": [],
+            "completed": [{"triggerType": "MANUAL"}, {"triggerType": "MANUAL", "location": 1}],
+        },
+        r"completed\[1\]\.location",
+    ),
+]
+
+
 @pytest.mark.parametrize(
-    ("body", "needle"),
-    [
-        ([], "should be a JSON object, got an array"),
-        ("text", "should be a JSON object, got a string"),
-        (None, "should be a JSON object, got null"),
-        (7, "should be a JSON object, got a number"),
-        ({"pending": []}, "'completed'.*key missing"),
-        ({"completed": []}, "'pending'.*key missing"),
-        ({"pending": None, "completed": []}, "'pending'.*null"),
-        ({"pending": [], "completed": {}}, "'completed'.*an object"),
-        ({"pending": "x", "completed": []}, "'pending'.*a string"),
-        ({"pending": [], "completed": [5]}, r"completed\[0\] should be a JSON object"),
-        ({"pending": [{"location": "s3://x"}], "completed": []}, r"pending\[0\]\.triggerType"),
-        ({"pending": [], "completed": [{"triggerType": "MANUAL", "triggeredAt": "bad"}]}, "triggeredAt"),
-        (
-            {
-                "pending": [],
-                "completed": [{"triggerType": "MANUAL"}, {"triggerType": "MANUAL", "location": 1}],
-            },
-            r"completed\[1\]\.location",
-        ),
-    ],
+    ("parse", "body", "needle"),
+    [(Savepoint.from_api, *row) for row in SAVEPOINT_SHAPES]
+    + [(SavepointList.from_api, *row) for row in LIST_SHAPES],
 )
-def test_savepoint_list_bad_shapes(body: Any, needle: str) -> None:
-    with pytest.raises(LakeSailResponseError, match=needle):
-        SavepointList.from_api(body)
+def test_bad_shapes_raise_response_error(parse: Callable[[object], object], body: Any, needle: str) -> None:
+    with pytest.raises(LakeSailResponseError, match=needle) as info:
+        parse(body)
+    assert isinstance(info.value, LakeSailError)
 
 
 def test_parse_session_job() -> None:

@@ -28,22 +28,15 @@ IDS = ("WS1", "SESS1", "JOB1")
 PATH = "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1/savepoints"
 
 
-def sp(
-    nonce: str | None = None, *, location: str | None = None, at: float | None = None, kind: str = "MANUAL"
-) -> Savepoint:
-    """A savepoint; ``at`` is epoch seconds."""
-    return Savepoint(
-        trigger_type=kind,
-        location=location,
-        trigger_nonce=nonce,
-        triggered_at=None if at is None else datetime.fromtimestamp(at, timezone.utc),
-    )
+def sp(nonce: str | None, location: str | None = None, *, at: float, kind: str = "MANUAL") -> Savepoint:
+    """A savepoint triggered at ``at`` (epoch seconds)."""
+    return Savepoint(kind, location, nonce, datetime.fromtimestamp(at, timezone.utc))
 
 
 def listing(
     pending: list[Savepoint] | None = None, completed: list[Savepoint] | None = None
 ) -> SavepointList:
-    return SavepointList(pending=pending or [], completed=completed or [])
+    return SavepointList(pending or [], completed or [])
 
 
 def target(nonce: str | None = None, grace: float | None = None) -> WaitTarget:
@@ -51,10 +44,10 @@ def target(nonce: str | None = None, grace: float | None = None) -> WaitTarget:
     return WaitTarget(*IDS, trigger_nonce=nonce, grace_deadline=None if grace is None else T0 + grace)
 
 
-OLD = sp("N0", location="s3://b/old", at=T0 - 300)
-NEW = sp(None, location="s3://b/new", at=T0 - 100, kind="PERIODIC")
+OLD = sp("N0", "s3://b/old", at=T0 - 300)
+NEW = sp(None, "s3://b/new", at=T0 - 100, kind="PERIODIC")
 NO_LOCATION = sp("NX", at=T0 - 10)  # newest, but nothing to restore from
-DONE = sp("N1", location="s3://b/n1", at=T0 - 50)
+DONE = sp("N1", "s3://b/n1", at=T0 - 50)
 P1 = sp("N1", at=T0 - 5)  # pending
 P2 = sp("N2", at=T0 - 5)
 
@@ -175,15 +168,13 @@ def test_judge_settled_list_wins_over_job_state(
 
 
 def test_verdict_events() -> None:
-    success = Verdict("success", "done", {"location": "s3://b/x"})
-    assert verdict_event(success) == {
-        "status": "success",
-        "savepoint": {"location": "s3://b/x"},
-        "value": None,
-        "message": "done",
+    success = {"status": "success", "savepoint": {"location": "s3://b/x"}, "value": None, "message": "done"}
+    assert verdict_event(Verdict("success", "done", {"location": "s3://b/x"})) == success
+    assert verdict_event(Verdict("failed", "gone")) == {
+        "status": "failed",
+        "reason": "savepoint",
+        "message": "gone",
     }
-    failed = Verdict("failed", "gone")
-    assert verdict_event(failed) == {"status": "failed", "reason": "savepoint", "message": "gone"}
 
 
 # --------------------------------------------------------------------------------- check() / acheck()
@@ -215,11 +206,9 @@ class StubHook:
         return {"id": ids[2], "state": self.state}
 
     async def a_list_session_job_savepoints(self, *ids: str) -> SavepointList:
-        await asyncio.sleep(0)
         return self.list_session_job_savepoints(*ids)
 
     async def a_describe_session_job(self, *ids: str) -> dict[str, Any]:
-        await asyncio.sleep(0)
         return self.describe_session_job(*ids)
 
     def count(self, name: str) -> int:

@@ -3,11 +3,8 @@ through the parsers, the ID rules and the waiting rule."""
 
 from __future__ import annotations
 
-import copy
-import json
 from collections.abc import Callable
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,15 +30,13 @@ from airflow_provider_flinksp.flink.waiting import (
     judge_running,
     judge_trigger,
 )
-
-RESPONSES = Path(__file__).resolve().parents[1] / "flink" / "responses"
-JOB = "b37ae5e926a0538d3e66035faac91c07"
-TRIGGER = "0123456789abcdef0123456789abcdef"
+from tests.flink_backend import playback
+from tests.flink_backend.playback import JOB, TRIGGER
 
 
 def recorded(name: str) -> Any:
     """The body Flink sent, as recorded by tests/flink (checked against the real cluster each run)."""
-    return copy.deepcopy(json.loads((RESPONSES / f"{name}.json").read_text(encoding="utf-8"))["body"])
+    return playback.recorded(name)[1]
 
 
 # ---------------------------------------------------------------------------- /checkpoints
