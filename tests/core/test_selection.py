@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_flinksp.core.models import Savepoint
+from airflow_provider_flinksp.core.models import Savepoint, parse_timestamp
 from airflow_provider_flinksp.core.selection import choose_latest
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=timezone.utc)
@@ -19,22 +19,17 @@ MICRO = timedelta(microseconds=1)
 
 def sp(
     name: str,
-    at: datetime | str | None = None,
+    at: datetime | str | None,
     *,
     kind: str = "MANUAL",
     nonce: str | None = None,
     location: bool = True,
 ) -> Savepoint:
-    """A completed savepoint named by its location ``s3://b/<name>``; ``at`` as a datetime or API text."""
-    data: dict[str, Any] = {"triggerType": kind}
-    if location:
-        data["location"] = f"s3://b/{name}"
-    if nonce is not None:
-        data["triggerNonce"] = nonce
+    """A completed savepoint named by its location ``s3://b/<name>``; ``at`` as a datetime, or API text
+    for a time on NOW's day (``"10:00:00.000Z"``)."""
     if isinstance(at, str):
-        data["triggeredAt"] = at
-        return Savepoint.from_api(data)
-    return Savepoint(trigger_type=kind, location=data.get("location"), trigger_nonce=nonce, triggered_at=at)
+        at = parse_timestamp(f"2026-11-27T{at}", "at")
+    return Savepoint(kind, f"s3://b/{name}" if location else None, nonce, at)
 
 
 def chosen_name(completed: list[Savepoint], **kwargs: Any) -> str | None:
@@ -61,22 +56,16 @@ ORDERING = {
     "tie-later-position-wins": ([sp("a", NOW), sp("b", NOW)], "b"),
     "tie-later-position-wins-reversed": ([sp("b", NOW), sp("a", NOW)], "a"),
     "tie-among-latest-ignores-older-after": ([sp("a", NOW), sp("b", NOW), sp("c", ago(1))], "b"),
-    "tie-across-offsets-same-instant": (
-        [sp("a", "2026-11-27T10:00:00.000Z"), sp("b", "2026-11-27T12:00:00.000+02:00")],
-        "b",
-    ),
+    "tie-across-offsets-same-instant": ([sp("a", "10:00:00.000Z"), sp("b", "12:00:00.000+02:00")], "b"),
     "tie-across-offsets-same-instant-reversed": (
-        [sp("b", "2026-11-27T12:00:00.000+02:00"), sp("a", "2026-11-27T10:00:00.000Z")],
+        [sp("b", "12:00:00.000+02:00"), sp("a", "10:00:00.000Z")],
         "a",
     ),
     "offset-compares-by-instant-not-text": (
-        [sp("z", "2026-11-27T10:00:00.000Z"), sp("plus2", "2026-11-27T11:30:00.000+02:00")],
+        [sp("z", "10:00:00.000Z"), sp("plus2", "11:30:00.000+02:00")],
         "z",
     ),
-    "negative-offset-is-later": (
-        [sp("minus5", "2026-11-27T06:00:00.000-05:00"), sp("z", "2026-11-27T10:30:00.000Z")],
-        "minus5",
-    ),
+    "negative-offset-is-later": ([sp("minus5", "06:00:00.000-05:00"), sp("z", "10:30:00.000Z")], "minus5"),
     "no-time-ranks-below-any-time": ([sp("old", ago(87600)), sp("untimed", None)], "old"),
     "no-time-ranks-below-any-time-reversed": ([sp("untimed", None), sp("old", ago(87600))], "old"),
     "all-untimed-later-position-wins": ([sp("u1", None), sp("u2", None)], "u2"),
@@ -139,8 +128,8 @@ MAX_AGE = {
     "refused-latest-does-not-fall-back-to-untimed": ([sp("a", None), sp("b", ago(2))], HOUR, None),
     "latest-young-enough": ([sp("a", ago(2)), sp("b", ago(1 / 6))], HOUR, "b"),
     "latest-young-enough-reversed": ([sp("a", ago(1 / 6)), sp("b", ago(2))], HOUR, "a"),
-    "offset-exactly-max-age-by-instant": ([sp("a", "2026-11-27T13:00:00.000+02:00")], HOUR, "a"),
-    "offset-one-microsecond-older": ([sp("a", "2026-11-27T12:59:59.999999+02:00")], HOUR, None),
+    "offset-exactly-max-age-by-instant": ([sp("a", "13:00:00.000+02:00")], HOUR, "a"),
+    "offset-one-microsecond-older": ([sp("a", "12:59:59.999999+02:00")], HOUR, None),
 }
 
 
@@ -156,29 +145,21 @@ def test_max_age_defaults_now_to_the_current_time() -> None:
     assert choose_latest([stale], max_age=timedelta(minutes=10))[0] is None
 
 
+S9 = "9 completed savepoint(s), 7 with a location, "
 FOUND = {
     "empty": ([], {}, "0 completed savepoint(s), 0 with a location, 0 matching no filters"),
-    "no-filters": (SEVERAL, {}, "9 completed savepoint(s), 7 with a location, 7 matching no filters"),
-    "nonce": (
-        SEVERAL,
-        {"trigger_nonce": "n-x"},
-        "9 completed savepoint(s), 7 with a location, 0 matching trigger_nonce='n-x'",
-    ),
+    "no-filters": (SEVERAL, {}, S9 + "7 matching no filters"),
+    "nonce": (SEVERAL, {"trigger_nonce": "n-x"}, S9 + "0 matching trigger_nonce='n-x'"),
     "types-sorted": (
         SEVERAL,
         {"trigger_types": ["PERIODIC", "MANUAL"]},
-        "9 completed savepoint(s), 7 with a location, 6 matching trigger_types=['MANUAL', 'PERIODIC']",
+        S9 + "6 matching trigger_types=['MANUAL', 'PERIODIC']",
     ),
-    "with-a-choice": (
-        SEVERAL,
-        {"trigger_types": ["PERIODIC"]},
-        "9 completed savepoint(s), 7 with a location, 1 matching trigger_types=['PERIODIC']",
-    ),
+    "with-a-choice": (SEVERAL, {"trigger_types": ["PERIODIC"]}, S9 + "1 matching trigger_types=['PERIODIC']"),
     "nonce-and-types": (
         SEVERAL,
         {"trigger_nonce": "n-dup", "trigger_types": ["MANUAL"]},
-        "9 completed savepoint(s), 7 with a location, 2 matching trigger_nonce='n-dup', "
-        "trigger_types=['MANUAL']",
+        S9 + "2 matching trigger_nonce='n-dup', trigger_types=['MANUAL']",
     ),
     "too-old": (
         [sp("a", ago(1) - MICRO, nonce="n1")],
