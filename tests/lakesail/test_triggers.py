@@ -173,16 +173,6 @@ def test_deadline_in_the_past_times_out_without_a_request(lakesail_conn: str, fa
     assert fake.requests == []
 
 
-def test_deadline_reached_while_pending(lakesail_conn: str, fake: FakeLakeSail) -> None:
-    job(fake).savepoint_duration = 60.0
-    nonce = fake.trigger("WS1", "SESS1", "JOB1")["triggerNonce"]
-    deadline = time.time() + 0.5
-    event = only_event(make_trigger(trigger_nonce=nonce, deadline=deadline, poll_interval=0.1))
-    assert time.time() >= deadline
-    assert event["status"] == "timeout"
-    assert f"Savepoint {nonce} is pending" in event["message"]  # says what it was waiting for
-
-
 def test_unauthorized_is_an_api_failure_after_one_request(
     lakesail_conn: str, fake: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
 ) -> None:
