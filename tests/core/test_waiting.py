@@ -65,25 +65,13 @@ LAPSED = (
 JUDGE_CASES = {
     "any/nothing-at-all": (listing(), ANY, 0, None, "success: No savepoint pending"),
     "any/none-restorable": (listing([], [NO_LOCATION]), ANY, 0, None, "success: .*none with a location"),
-    "any/latest-with-location": (
-        listing([], [NEW, NO_LOCATION, OLD]),
-        ANY,
-        0,
-        NEW,
-        "success: .*3 completed.*s3://b/new",
-    ),
+    "any/latest": (listing([], [NEW, NO_LOCATION, OLD]), ANY, 0, NEW, "success: .*3 completed.*s3://b/new"),
     "any/pending": (listing([P2], [OLD]), ANY, 0, None, "waiting: Waiting for the pending.*N2.*1 completed"),
     "n1/completed": (listing([P2], [OLD, DONE]), N1, 0, DONE, "success: .*N1 completed at s3://b/n1"),
     "n1/completed-after-grace": (listing([], [DONE]), N1, 100, DONE, "success: .*N1 completed"),
     "n1/pending": (listing([P1], [OLD]), N1, 0, None, "waiting: .*N1 is pending"),
     "n1/pending-after-grace": (listing([P1]), N1, 100, None, "waiting: .*N1 is pending"),
-    "n1/missing-within-grace": (
-        listing([], [OLD]),
-        N1,
-        9.999,
-        None,
-        "waiting: .*N1 is not listed yet.*until",
-    ),
+    "n1/missing-in-grace": (listing([], [OLD]), N1, 9.999, None, "waiting: .*N1 is not listed yet.*until"),
     "n1/missing-other-pending": (
         listing([P2]),
         N1,
@@ -92,13 +80,7 @@ JUDGE_CASES = {
         "waiting: .*N1 is not listed.*another is pending.*N2",
     ),
     "n1/missing-no-grace-deadline": (listing(), target("N1"), 10**6, None, "waiting: .*N1 is not listed yet"),
-    "n1/missing-at-deadline": (
-        listing([], [OLD]),
-        N1,
-        10,
-        None,
-        LAPSED,
-    ),
+    "n1/missing-at-deadline": (listing([], [OLD]), N1, 10, None, LAPSED),
     "n1/missing-after-deadline": (listing([P2], [OLD]), N1, 60, None, LAPSED),
 }
 
@@ -262,14 +244,16 @@ def test_transient_errors_mean_not_yet_others_are_raised(
 
 
 @pytest.mark.parametrize(
-    ("savepoints", "wait_for", "offset", "status", "describes"),
+    ("savepoints", "wait_for", "offset", "state", "status", "describes"),
     [
-        pytest.param(listing([], [OLD]), ANY, 0, "success", 0, id="no-nonce/nothing-pending"),
-        pytest.param(listing([], [DONE]), N1, 0, "success", 0, id="nonce/completed"),
-        pytest.param(listing(), N1, 10, "failed", 0, id="nonce/gone-after-grace"),
-        pytest.param(listing([P2]), ANY, 0, "waiting", 1, id="no-nonce/pending"),
-        pytest.param(listing([P1]), N1, 0, "waiting", 1, id="nonce/pending"),
-        pytest.param(listing(), N1, 5, "waiting", 1, id="nonce/missing-within-grace"),
+        pytest.param(listing([], [OLD]), ANY, 0, "RUNNING", "success", 0, id="no-nonce/nothing-pending"),
+        pytest.param(listing([], [DONE]), N1, 0, "RUNNING", "success", 0, id="nonce/completed"),
+        pytest.param(listing(), N1, 10, "RUNNING", "failed", 0, id="nonce/gone-after-grace"),
+        pytest.param(listing([P2]), ANY, 0, "RUNNING", "waiting", 1, id="no-nonce/pending"),
+        pytest.param(listing([P1]), N1, 0, "RUNNING", "waiting", 1, id="nonce/pending"),
+        pytest.param(listing(), N1, 5, "RUNNING", "waiting", 1, id="nonce/missing-within-grace"),
+        pytest.param(listing([P1]), N1, 0, "FAILED", "failed", 1, id="nonce/pending-job-failed"),
+        pytest.param(listing([P1]), N1, 0, "DELETING", "failed", 1, id="nonce/pending-job-deleting"),
     ],
 )
 def test_job_state_is_fetched_only_when_needed(
@@ -277,25 +261,20 @@ def test_job_state_is_fetched_only_when_needed(
     savepoints: SavepointList,
     wait_for: WaitTarget,
     offset: float,
+    state: str,
     status: str,
     describes: int,
 ) -> None:
-    hook = StubHook(savepoints, state="RUNNING")
+    """The list settles it, or the job's state does: a stopped job fails the wait."""
+    hook = StubHook(savepoints, state=state)
     verdict = run_check(hook, wait_for, T0 + offset)
     assert verdict.status == status
+    assert verdict.transient_error is None
     assert hook.count("list") == 1
     assert hook.count("describe") == describes
     assert all(ids == IDS for _, ids in hook.calls)
     if describes:
-        assert "(job RUNNING)" in verdict.message
-
-
-@pytest.mark.parametrize("job_state", ["FAILED", "DELETING"])
-def test_stopped_job_fails_the_wait(run_check: Checker, job_state: str) -> None:
-    verdict = run_check(StubHook(listing([P1]), state=job_state), N1, T0)
-    assert verdict.status == "failed"
-    assert f"The job is {job_state}" in verdict.message
-    assert verdict.transient_error is None
+        assert (f"The job is {state}" if status == "failed" else f"(job {state})") in verdict.message
 
 
 def test_default_now_is_the_wall_clock(run_check: Checker) -> None:
