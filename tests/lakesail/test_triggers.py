@@ -8,6 +8,7 @@ import importlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -221,19 +222,17 @@ def test_persistent_outage_keeps_polling_and_sleeps(lakesail_conn: str, fake: Fa
     assert len(requests) >= 2 * retry_limit  # it kept polling: at least two full polls in the window
 
 
-class FinishAfterPolls:
+def finish_after_polls(fake: FakeLakeSail, polls: int) -> Callable[[], float]:
     """A clock for the fake: real time until the job's state was asked for ``polls`` times (the
     trigger asks only while it waits), then an hour later, so a long savepoint finishes next poll."""
+    offset: list[float] = []
 
-    def __init__(self, fake: FakeLakeSail, polls: int) -> None:
-        self.fake = fake
-        self.polls = polls
-        self.offset = 0.0
+    def clock() -> float:
+        if not offset and describe_count(fake) >= polls:
+            offset.append(3600.0)
+        return time.time() + sum(offset)
 
-    def __call__(self) -> float:
-        if not self.offset and describe_count(self.fake) >= self.polls:
-            self.offset = 3600.0
-        return time.time() + self.offset
+    return clock
 
 
 def test_success_with_nonce_and_waiting_messages_logged_once_each(
@@ -245,7 +244,7 @@ def test_success_with_nonce_and_waiting_messages_logged_once_each(
     """A person can follow the wait: what it waits for is logged, and the same news is not repeated."""
     job(fake).savepoint_duration = 60.0
     nonce = fake.trigger("WS1", "SESS1", "JOB1")["triggerNonce"]
-    fake.clock = FinishAfterPolls(fake, polls=3)
+    fake.clock = finish_after_polls(fake, polls=3)
     caplog.set_level(logging.INFO)
     event = only_event(make_trigger(trigger_nonce=nonce, grace_deadline=time.time() + 10))
     assert event["status"] == "success"
