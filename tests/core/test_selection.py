@@ -225,7 +225,6 @@ def test_choose_latest_ignores_order(
     assert choose_latest(permuted, now=NOW, **chosen_by) == first
     restorable = sum(1 for sp in completed if sp.location)
     assert f"{len(completed)} completed savepoint(s), {restorable} with a location" in first[1]
-
     matching = [
         sp
         for sp in completed
@@ -236,7 +235,7 @@ def test_choose_latest_ignores_order(
     newest = max(matching, key=lambda sp: (sp.triggered_at is not None, sp.triggered_at or NOW), default=None)
     max_age = chosen_by["max_age"]
     if (
-        newest is not None
+        newest
         and max_age is not None
         and (newest.triggered_at is None or NOW - newest.triggered_at > max_age)
     ):

@@ -253,11 +253,9 @@ def test_list_wait_verdicts() -> None:
     location = body["latest"]["savepoint"]["external_path"]
     done = judge_list(WaitTarget(JOB), parse_checkpoints(body), None)
     assert done.status == "success"
-    assert done.savepoint is not None
-    assert done.savepoint["location"] == location
-    assert (
-        judge_list(WaitTarget(JOB), parse_checkpoints(recorded("checkpoints_none")), None).savepoint is None
-    )
+    assert (done.savepoint or {}).get("location") == location
+    nothing = parse_checkpoints(recorded("checkpoints_none"))
+    assert judge_list(WaitTarget(JOB), nothing, None).savepoint is None
     running = {**body["history"][0], "id": 9, "status": "IN_PROGRESS"}
     body["history"].insert(0, running)
     assert judge_list(WaitTarget(JOB), parse_checkpoints(body), "RUNNING").status == "waiting"
