@@ -1,10 +1,6 @@
-"""Property-based tests (hypothesis, derandomized: the same 200 examples on every run).
-
-* Whatever JSON the server sends, parsing it (the models, and the hook's whole parse path on both
-  wires) gives a result or a LakeSailResponseError, never anything else.
-* Valid savepoints and lists round-trip through ``to_dict``.
-* ``choose_latest`` does not depend on the order of the list when the trigger times differ.
-"""
+"""Property-based tests (hypothesis, derandomized: the same 200 examples on every run): parsing any
+JSON (models, and the hook's parse path on both wires) gives a result or a LakeSailResponseError,
+and valid savepoints and lists round-trip through ``to_dict``."""
 
 from __future__ import annotations
 
@@ -27,13 +23,8 @@ from airflow_provider_flinksp.hooks import LakeSailHook
 from tests.conftest import bearer
 
 #: Deterministic; no example database and no "explain" phase, so nothing is written into the tree.
-PROPERTY = settings(
-    derandomize=True,
-    max_examples=200,
-    deadline=None,
-    database=None,
-    phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
-)
+NO_EXPLAIN = (Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink)
+PROPERTY = settings(derandomize=True, max_examples=200, deadline=None, database=None, phases=NO_EXPLAIN)
 BASE = "https://lakesail.test"
 LIST_PATH = "/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1/savepoints"
 IDS = ("WS1", "SESS1", "JOB1")
@@ -42,22 +33,14 @@ TYPES = ("MANUAL", "PERIODIC", "UNKNOWN", "UPGRADE")
 
 # -- strategies ------------------------------------------------------------------------------------
 
-json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats()  # NaN and infinities too: Python's json reads them
-    | st.text(max_size=30)
-)
+# floats: NaN and infinities too (Python's json reads them)
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
 json_values = st.recursive(
     json_scalars,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=20,
 )
-offsets = st.builds(
-    lambda minutes: timezone(timedelta(minutes=minutes)),
-    st.integers(min_value=-23 * 60 - 59, max_value=23 * 60 + 59),
-)
+offsets = st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda minutes: timezone(timedelta(minutes=minutes)))
 any_datetimes = st.datetimes(timezones=st.none() | offsets)
 #: Text that is often a date-time, in the API's format or another ISO-8601 spelling, at any offset.
 timestamp_texts = st.one_of(
@@ -111,49 +94,31 @@ def parses_or_says_why(parse: Any, data: object) -> Any:
 
 
 @PROPERTY
-@given(anything)
-def test_savepoint_list_from_api_is_total(data: object) -> None:
-    """SavepointList.from_api on any JSON: a SavepointList or LakeSailResponseError."""
-    result = parses_or_says_why(SavepointList.from_api, data)
-    assert result is None or isinstance(result, SavepointList)
-
-
-@PROPERTY
 @given(savepoint_like | json_values)
-def test_savepoint_from_api_is_total(data: object) -> None:
-    """Savepoint.from_api on any JSON: a Savepoint or LakeSailResponseError."""
-    result = parses_or_says_why(Savepoint.from_api, data)
-    assert result is None or isinstance(result, Savepoint)
-
-
-@PROPERTY
-@given(savepoint_like)
 @example({"triggerType": "MANUAL", "triggeredAt": "0001-01-01T00:00:00+01:00"})
-def test_parsed_savepoint_can_be_given_back(data: dict[str, Any]) -> None:
-    """Whatever Savepoint.from_api accepts, to_dict() and describe() can show (the sensor and the
-    operators return to_dict() of what they parsed)."""
+def test_savepoint_from_api_is_total(data: object) -> None:
+    """Savepoint.from_api on any JSON: a Savepoint that to_dict() and describe() can show, or
+    LakeSailResponseError (the sensor and the operators return to_dict() of what they parsed)."""
     savepoint = parses_or_says_why(Savepoint.from_api, data)
     if savepoint is not None:
+        assert isinstance(savepoint, Savepoint)
         assert savepoint.to_dict()["triggerType"] == savepoint.trigger_type
         assert savepoint.describe()
 
 
-def _offline_hook() -> LakeSailHook:
+def _offline_hook(base_url: str = BASE) -> LakeSailHook:
     hook = LakeSailHook(retry_limit=1)
-    hook._settings = ConnectionSettings(base_url=BASE, **bearer("offline-token"))
+    hook._settings = ConnectionSettings(base_url=base_url, **bearer("offline-token"))
     return hook
 
 
-@PROPERTY
-@given(anything)
-def test_hook_sync_parse_path_is_total(data: object) -> None:
-    """The sync wire (requests) given any JSON body on 200: a SavepointList or LakeSailResponseError."""
+def _sync_list(body: str) -> SavepointList:
+    """One sync list call (requests) that gets this JSON body on 200."""
     import requests_mock
 
     with requests_mock.Mocker() as server:
-        server.get(BASE + LIST_PATH, text=json.dumps(data), headers={"Content-Type": "application/json"})
-        result = parses_or_says_why(lambda _: _offline_hook().list_session_job_savepoints(*IDS), None)
-    assert result is None or isinstance(result, SavepointList)
+        server.get(BASE + LIST_PATH, text=body, headers={"Content-Type": "application/json"})
+        return _offline_hook().list_session_job_savepoints(*IDS)
 
 
 def _async_list(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> SavepointList:
@@ -173,11 +138,7 @@ def _async_list(body: bytes, status: int = 200, headers: dict[str, str] | None =
     async def go() -> SavepointList:
         server = await asyncio.start_server(serve, "127.0.0.1", 0)
         try:
-            hook = _offline_hook()
-            port = server.sockets[0].getsockname()[1]
-            hook._settings = ConnectionSettings(
-                base_url=f"http://127.0.0.1:{port}", **bearer("offline-token")
-            )
+            hook = _offline_hook(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
             return await hook.a_list_session_job_savepoints(*IDS)
         finally:
             await hooks.aclose_async_clients()
@@ -188,17 +149,20 @@ def _async_list(body: bytes, status: int = 200, headers: dict[str, str] | None =
 
 @PROPERTY
 @given(anything)
-def test_hook_async_parse_path_is_total(data: object) -> None:
-    """The async wire (_http11) given any JSON body on 200: a SavepointList or LakeSailResponseError."""
-    result = parses_or_says_why(lambda body: _async_list(body), json.dumps(data).encode())
-    assert result is None or isinstance(result, SavepointList)
+def test_savepoint_list_parse_paths_are_total(data: object) -> None:
+    """SavepointList.from_api, and the hook on both wires given the JSON on 200: the same
+    SavepointList, or LakeSailResponseError."""
+    direct = parses_or_says_why(SavepointList.from_api, data)
+    assert direct is None or isinstance(direct, SavepointList)
+    assert parses_or_says_why(_sync_list, json.dumps(data)) == direct
+    assert parses_or_says_why(_async_list, json.dumps(data).encode()) == direct
 
 
 @PROPERTY
 @given(st.binary(max_size=200))
 def test_hook_any_bytes_is_total(body: bytes) -> None:
     """Any bytes at all as a 200 body: a SavepointList or LakeSailResponseError."""
-    result = parses_or_says_why(lambda raw: _async_list(raw), body)
+    result = parses_or_says_why(_async_list, body)
     assert result is None or isinstance(result, SavepointList)
 
 
@@ -224,30 +188,14 @@ def test_retry_after_digits_on_the_wire(value: str) -> None:
 
 
 @PROPERTY
-@given(valid_savepoints)
-def test_savepoint_round_trip(data: dict[str, Any]) -> None:
-    """A documented savepoint comes back from to_dict() as it went in (absent keys as None)."""
-    savepoint = Savepoint.from_api(data)
-    assert savepoint.to_dict() == full(data)
-    assert Savepoint.from_api(savepoint.to_dict()) == savepoint
-
-
-@PROPERTY
-@given(valid_lists)
-def test_savepoint_list_round_trip_through_items(data: dict[str, Any]) -> None:
-    """A documented list parses to the same savepoints, in the same order, whose dicts rebuild it."""
-    parsed = SavepointList.from_api(data)
-    given_back = {key: [sp.to_dict() for sp in getattr(parsed, key)] for key in ("pending", "completed")}
-    assert given_back == {key: [full(item) for item in data[key]] for key in ("pending", "completed")}
-    assert SavepointList.from_api(given_back) == parsed
-
-
-@PROPERTY
 @given(valid_lists)
 @example({"pending": [], "completed": [{"triggerType": "MANUAL"}]})
 def test_savepoint_list_round_trip(data: dict[str, Any]) -> None:
-    """SavepointList.to_dict() gives the API's shape back, and parses to an equal list."""
+    """A documented list parses to the same savepoints, in order, whose to_dict() (and the list's)
+    gives the API's shape back (absent keys as None) and parses to an equal list."""
     parsed = SavepointList.from_api(data)
-    given_back = parsed.to_dict()  # type: ignore[attr-defined]
-    assert given_back == {key: [full(item) for item in data[key]] for key in ("pending", "completed")}
-    assert SavepointList.from_api(given_back) == parsed
+    expected = {key: [full(item) for item in data[key]] for key in ("pending", "completed")}
+    assert {key: [sp.to_dict() for sp in getattr(parsed, key)] for key in expected} == expected
+    assert parsed.to_dict() == expected
+    assert SavepointList.from_api(parsed.to_dict()) == parsed
+    assert all(Savepoint.from_api(sp.to_dict()) == sp for sp in parsed.pending + parsed.completed)

@@ -1,10 +1,9 @@
-"""FlinkSavepointTrigger in the event loop, and the Flink sensor's poke, against a loopback server
-that plays back the responses recorded from Flink 2.3 (in progress, then completed or failed)."""
+"""FlinkSavepointTrigger in the event loop (its serialization: tests/lakesail/test_triggers.py) against
+a loopback server that plays back the responses recorded from Flink 2.3."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any
 
@@ -14,29 +13,21 @@ from airflow_provider_flinksp.triggers import FlinkSavepointTrigger
 from tests.flink_backend.playback import JOB, STATUS, TRIGGER, Playback, recorded
 
 
-def run_trigger(trigger: FlinkSavepointTrigger) -> list[dict[str, Any]]:
+def run_trigger(**kwargs: Any) -> list[dict[str, Any]]:
+    """Every event of a FlinkSavepointTrigger (a 30 s deadline unless given) run to its end."""
+    trigger = FlinkSavepointTrigger(**{"deadline": time.time() + 30, "poll_interval": 0.05, **kwargs})
+
     async def collect() -> list[dict[str, Any]]:
         return [event.payload async for event in trigger.run()]
 
     return asyncio.run(collect())
 
 
-def test_serializes_to_plain_values_and_back() -> None:
-    trigger = FlinkSavepointTrigger(job_id=JOB, trigger_id=TRIGGER, deadline=123.0, poll_interval=2.0)
-    path, kwargs = trigger.serialize()
-    assert path == "airflow_provider_flinksp.flink.triggers.FlinkSavepointTrigger"
-    assert json.loads(json.dumps(kwargs)) == kwargs
-    assert FlinkSavepointTrigger(**kwargs).serialize() == (path, kwargs)
-
-
 def test_waits_while_in_progress_then_yields_the_savepoint(flink: Playback) -> None:
     completed = recorded("savepoint_status_completed")
     flink.answers[STATUS] = [recorded("savepoint_status_in_progress")] * 2 + [completed]
     flink.answers[f"/jobs/{JOB}"] = [recorded("job_running")]
-    trigger = FlinkSavepointTrigger(
-        job_id=JOB, trigger_id=TRIGGER, deadline=time.time() + 30, poll_interval=0.05
-    )
-    (event,) = run_trigger(trigger)
+    (event,) = run_trigger(job_id=JOB, trigger_id=TRIGGER)
     assert event["status"] == "success"
     assert event["savepoint"] == {
         "location": completed[1]["operation"]["location"],
@@ -51,10 +42,7 @@ def test_waits_while_in_progress_then_yields_the_savepoint(flink: Playback) -> N
 def test_failed_savepoint_yields_flinks_reason(flink: Playback) -> None:
     flink.answers[STATUS] = [recorded("savepoint_status_in_progress"), recorded("savepoint_status_failed")]
     flink.answers[f"/jobs/{JOB}"] = [recorded("job_running")]
-    trigger = FlinkSavepointTrigger(
-        job_id=JOB, trigger_id=TRIGGER, deadline=time.time() + 30, poll_interval=0.05
-    )
-    (event,) = run_trigger(trigger)
+    (event,) = run_trigger(job_id=JOB, trigger_id=TRIGGER)
     assert event["status"] == "failed"
     assert event["reason"] == "savepoint"
     assert "IOException: Failed to create savepoint directory" in event["message"]
@@ -71,10 +59,7 @@ def test_job_ended_while_in_progress_fails(flink: Playback) -> None:
 
 def test_unknown_trigger_is_an_api_failure(flink: Playback) -> None:
     flink.answers[STATUS] = [recorded("error_unknown_trigger")]
-    trigger = FlinkSavepointTrigger(
-        job_id=JOB, trigger_id=TRIGGER, deadline=time.time() + 30, poll_interval=0.05
-    )
-    (event,) = run_trigger(trigger)
+    (event,) = run_trigger(job_id=JOB, trigger_id=TRIGGER)
     assert event["status"] == "failed"
     assert event["reason"] == "api"
     assert "HTTP 404" in event["message"]
@@ -82,12 +67,12 @@ def test_unknown_trigger_is_an_api_failure(flink: Playback) -> None:
 
 
 def test_times_out_with_the_last_news(flink: Playback) -> None:
+    """At the deadline, not before, saying what it was waiting for (the same for every backend)."""
     flink.answers[STATUS] = [recorded("savepoint_status_in_progress")]
     flink.answers[f"/jobs/{JOB}"] = [recorded("job_running")]
-    trigger = FlinkSavepointTrigger(
-        job_id=JOB, trigger_id=TRIGGER, deadline=time.time() + 0.3, poll_interval=0.05
-    )
-    (event,) = run_trigger(trigger)
+    deadline = time.time() + 0.3
+    (event,) = run_trigger(job_id=JOB, trigger_id=TRIGGER, deadline=deadline)
+    assert time.time() >= deadline
     assert event["status"] == "timeout"
     assert "is in progress (job RUNNING)" in event["message"]
 
@@ -96,10 +81,7 @@ def test_waits_for_a_new_job_to_run(flink: Playback) -> None:
     starting = recorded("job_running")
     starting[1]["state"] = "CREATED"
     flink.answers[f"/jobs/{JOB}"] = [starting, recorded("job_running")]
-    trigger = FlinkSavepointTrigger(
-        job_id=JOB, wait_for=RUNNING, deadline=time.time() + 30, poll_interval=0.05
-    )
-    (event,) = run_trigger(trigger)
+    (event,) = run_trigger(job_id=JOB, wait_for=RUNNING)
     assert event["status"] == "success"
     assert event["value"]["job_id"] == JOB
     assert event["value"]["state"] == "RUNNING"

@@ -1,15 +1,14 @@
-"""Bad IDs: a literal one fails when the task is built (DAG parse), a templated one after rendering
-(the run fails, nothing is sent), and the hook refuses each before any request. Every operation on
-both wires checks IDs first: tests/lakesail/test_hook.py."""
+"""The ResourceId rule, and bad IDs: a literal one fails when the task is built (DAG parse), a
+templated one after rendering (the run fails, nothing is sent). The hook refuses each before any
+request, in every operation on both wires: tests/lakesail/test_hook.py."""
 
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Any
 
 import pytest
 
-from airflow_provider_flinksp.hooks import LakeSailHook
+from airflow_provider_flinksp.lakesail.ids import RESOURCE_ID_RULE, check_static_ids, validate_resource_id
 from airflow_provider_flinksp.operators import (
     LakeSailLatestSavepointOperator,
     LakeSailTriggerSavepointOperator,
@@ -22,39 +21,45 @@ IDS = ("WS1", "SESS1", "JOB1")
 ID_NAMES = ("workspace_id", "session_id", "job_id")
 
 
-# -- malformed IDs: ValueError naming the parameter, and no request --------------------------------
+# -- the rule: ValueError naming the parameter ----------------------------------------------------
 
-BAD_IDS = {
-    "empty": "",
-    "21-chars": "A" * 21,
-    "lowercase": "ws1",
-    "dash": "WS-1",
-    "slash": "WS/1",
-    "dot-dot": "..",
-    "space": "WS 1",
-    "trailing-newline": "WS1\n",
-    "unicode-letter": "WSÄ1",
-    "fullwidth-digit": "WS\uff11",
-    "percent-encoded": "WS%2F1",
-    "query": "WS1?x=1",
-    "dot-dot-slash": "../X",
-    "None": None,
-    "int": 1,
-    "bytes": b"WS1",
+
+@pytest.mark.parametrize("value", ["A", "WS1", "0", "A" * 20, "9" * 20, "ABCDEFGHIJ0123456789"])
+def test_validate_resource_id_accepts(value: str) -> None:
+    assert validate_resource_id("job_id", value) == value
+
+
+#: Values that are not a ResourceId, by kind.
+NOT_IDS = {
+    "length": ["", "A" * 21],
+    "case": ["ws1", "Ws1"],
+    "punctuation": ["WS-1", "WS_1", "WS/1", "..", "../X", "WS1/../X", "WS%31", "WS%2F1", "WS1?x=1"],
+    "space": ["WS 1", " WS1", "WS1\n"],
+    "unicode": ["ÄB", "WS\uff11", "١٢"],  # a fullwidth digit; Arabic-Indic digits are not 0-9
+    "template": ["{{ params.ws }}"],
+    "not-text": [None, 1, ["WS1"], b"WS1"],
 }
 
 
-@pytest.mark.parametrize("value", BAD_IDS.values(), ids=BAD_IDS.keys())
-@pytest.mark.parametrize("position", range(3), ids=ID_NAMES)
-def test_bad_id_rejected_before_any_request(
-    position: int, value: Any, fake: FakeLakeSail, lakesail_conn: str
-) -> None:
-    """Each bad ID in each position: ValueError naming that parameter and the rule; nothing sent."""
-    ids = list(IDS)
-    ids[position] = value
-    with pytest.raises(ValueError, match=rf"^{ID_NAMES[position]} must be a LakeSail ResourceId \(1 to 20"):
-        LakeSailHook().list_session_job_savepoints(*ids)
-    assert fake.requests == []
+@pytest.mark.parametrize("value", [value for values in NOT_IDS.values() for value in values])
+def test_validate_resource_id_rejects(value: object) -> None:
+    with pytest.raises(ValueError, match="workspace_id") as info:
+        validate_resource_id("workspace_id", value)
+    assert RESOURCE_ID_RULE in str(info.value)
+    assert "ResourceId" in str(info.value)
+
+
+def test_validate_resource_id_shortens_a_huge_value() -> None:
+    with pytest.raises(ValueError, match="session_id") as info:
+        validate_resource_id("session_id", "x" * 10_000)
+    assert len(str(info.value)) < 200
+
+
+def test_check_static_ids_skips_templates_but_checks_plain_text() -> None:
+    check_static_ids(workspace_id="{{ params.ws }}", session_id="{% if x %}A{% endif %}", job_id="JOB1")
+    check_static_ids(workspace_id=None)  # not text: left for the hook after rendering
+    with pytest.raises(ValueError, match="job_id"):
+        check_static_ids(workspace_id="WS1", job_id="job-1")
 
 
 TASK_CLASSES = (LakeSailSavepointSensor, LakeSailLatestSavepointOperator, LakeSailTriggerSavepointOperator)
