@@ -1,7 +1,6 @@
-"""The sync transport and the retry policy, unit by unit: requests-mock for what requests does (the
-session, timeouts, its exception types), FakeLakeSail where the TCP connection matters. What both
-wires share (statuses, bodies, redirects, Retry-After) is tested on both in tests/lakesail/test_hook.py.
-"""
+"""The sync transport and the retry policy: requests-mock for what requests does (timeouts, its
+exception types), FakeLakeSail where the TCP connection matters; what both wires share is in
+tests/lakesail/test_hook.py."""
 
 from __future__ import annotations
 
@@ -61,41 +60,6 @@ def test_bearer_is_not_replaced_by_netrc(
     assert requests_mock.request_history[0].headers["Authorization"] == f"Bearer {TOKEN}"
 
 
-def test_test_connection_true_on_me(hook: LakeSailHook, requests_mock: Any) -> None:
-    requests_mock.get(ME, json={"type": "serviceAccount", "id": "SA1", "name": "ci-bot"})
-    ok, message = hook.test_connection()
-    assert ok is True
-    assert "ci-bot" in message
-    assert [(r.method, r.path) for r in requests_mock.request_history] == [("GET", "/api/org/v1/me")]
-    assert requests_mock.request_history[0].headers["Authorization"] == f"Bearer {TOKEN}"
-
-
-def test_one_session_for_every_call(
-    hook: LakeSailHook, requests_mock: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    made: list[requests.Session] = []
-
-    class CountingSession(requests.Session):
-        def __init__(self) -> None:
-            super().__init__()
-            made.append(self)
-
-    monkeypatch.setattr(requests, "Session", CountingSession)
-    requests_mock.get(LIST, json=EMPTY_LIST)
-    requests_mock.post(LIST, status_code=202, json={"triggerType": "MANUAL"})
-    requests_mock.get(JOB, json={"state": "RUNNING"})
-    requests_mock.get(ME, json={"type": "user", "name": "me"})
-    hook.list_session_job_savepoints(*IDS)
-    hook.trigger_session_job_savepoint(*IDS)
-    hook.describe_session_job(*IDS)
-    hook.test_connection()
-    assert hook.get_conn() is hook.get_conn() is made[0]
-    assert len(made) == 1
-    assert requests_mock.call_count == 4
-    hook.close()
-    assert hook.get_conn() is not made[0]
-
-
 @pytest.mark.parametrize(
     ("kwargs", "conn_id", "expected"),
     [
@@ -149,15 +113,6 @@ def test_tls_errors_are_not_retried(hook: LakeSailHook, requests_mock: Any, wait
     with pytest.raises(LakeSailConnectionError, match="TLS"):
         hook.list_session_job_savepoints(*IDS)
     assert requests_mock.call_count == 1
-
-
-def test_backoff_with_real_jitter_stays_in_range(conns: None, requests_mock: Any, waits: list[float]) -> None:
-    requests_mock.get(LIST, status_code=504)
-    with pytest.raises(LakeSailApiError):
-        LakeSailHook("lakesail_mock", retry_limit=6, retry_delay=0.3).list_session_job_savepoints(*IDS)
-    assert len(waits) == 5
-    for n, wait in enumerate(waits, start=1):
-        assert 0.3 * 2 ** (n - 2) <= wait <= 0.3 * 2 ** (n - 1)
 
 
 @pytest.mark.parametrize(
@@ -234,8 +189,9 @@ def test_retry_logs_have_no_token(
     assert hook.settings.base_url in repr(hook.settings)
 
 
-def test_keep_alive_one_tcp_connection_until_closed(fake: FakeLakeSail, lakesail_conn: str) -> None:
+def test_one_session_and_tcp_connection_until_closed(fake: FakeLakeSail, lakesail_conn: str) -> None:
     hook = LakeSailHook(lakesail_conn)
+    session = hook.get_conn()
     nonce = hook.trigger_session_job_savepoint(*IDS).trigger_nonce
     for _ in range(4):
         listing = hook.list_session_job_savepoints(*IDS)
@@ -244,6 +200,8 @@ def test_keep_alive_one_tcp_connection_until_closed(fake: FakeLakeSail, lakesail
     assert listing.find(nonce or "") is not None
     assert fake.count() == 7
     assert fake.connection_count == 1
+    assert hook.get_conn() is session
     hook.close()
+    assert hook.get_conn() is not session
     hook.list_session_job_savepoints(*IDS)
     assert fake.connection_count == 2

@@ -1,8 +1,5 @@
-"""LakeSailHook on both wires (``sync``: requests, ``async``: aiohttp), over real HTTP on 127.0.0.1:
-FakeLakeSail for statuses, bodies, redirects, resets and stalls; a raw socket server for framings the
-fake does not make. Every case yields the typed error the contract names, with a message that says
-what was wrong; no ``KeyError``, ``TypeError``, ``AttributeError`` or ``JSONDecodeError`` escapes.
-"""
+"""LakeSailHook on both wires (``sync``: requests, ``async``: aiohttp) over real HTTP: FakeLakeSail, or a
+raw socket server for framings the fake does not make. Every failure is the contract's typed error."""
 
 from __future__ import annotations
 
@@ -237,7 +234,7 @@ def test_requests_carry_the_bearer_and_no_body(wire: str, raw: Raw) -> None:
 
 def test_same_results_on_both_wires(wire: str, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock()
-    with FakeLakeSail(token="twin-token", clock=clock, savepoint_duration=5.0) as srv:
+    with FakeLakeSail(token="twin-token", clock=clock, savepoint_duration=5.0, account_name="ci-bot") as srv:
         srv.add_job(*IDS, completed=[{"triggerType": "PERIODIC", "location": "s3://b/p1"}])
         set_conn(monkeypatch, srv.url, "twin-token", verify=True)  # the default CA store
         sync = LakeSailHook()
@@ -256,6 +253,7 @@ def test_same_results_on_both_wires(wire: str, monkeypatch: pytest.MonkeyPatch) 
         me = call(wire, "test_connection")
         assert me == sync.test_connection()
         assert me[0] is True
+        assert "ci-bot" in me[1]
         clock.advance(6)
         done = call(wire, LIST)
         assert done == sync.list_session_job_savepoints(*IDS)
@@ -288,16 +286,6 @@ def test_test_connection_false(wire: str, conn: FakeLakeSail, setup: Callable[..
     assert {r.path for r in conn.requests} == {ME_PATH}
 
 
-def test_test_connection_false_when_nobody_listens(
-    wire: str, monkeypatch: pytest.MonkeyPatch, waits: Any
-) -> None:
-    set_conn(monkeypatch, f"http://127.0.0.1:{free_port()}")
-    ok, message = call(wire, "test_connection")
-    assert ok is False
-    assert "could not connect" in message
-    assert ME_PATH in message
-
-
 def test_wrong_token_is_a_single_401(wire: str, conn: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> None:
     set_conn(monkeypatch, conn.url, "wrong-token-value")
     exc = raises(wire, LIST, LakeSailApiError)
@@ -310,23 +298,19 @@ def test_wrong_token_is_a_single_401(wire: str, conn: FakeLakeSail, monkeypatch:
 
 
 @pytest.mark.parametrize("status", TRANSIENT)
-def test_get_retries_transient_statuses_then_raises(
+def test_get_retries_transient_statuses(
     wire: str, conn: FakeLakeSail, waits: list[float], status: int
 ) -> None:
+    conn.add_fault("status", status=status)
+    assert call(wire, LIST) == SavepointList()
+    assert [r.status for r in conn.requests] == [status, 200]
     conn.add_fault("status", status=status, body=json.dumps({"message": f"busy {status}"}), times=None)
     exc = raises(wire, DESCRIBE, LakeSailApiError)
     assert (exc.status_code, exc.api_message, exc.transient) == (status, f"busy {status}", True)
     assert str(exc) == f"LakeSail API GET {JOB_PATH} failed with HTTP {status}: busy {status}"
     assert (exc.method, exc.path) == ("GET", JOB_PATH)
-    assert conn.count("GET") == 3
-    assert len(waits) == 2
-
-
-@pytest.mark.parametrize("status", TRANSIENT)
-def test_get_transient_then_success(wire: str, conn: FakeLakeSail, status: int) -> None:
-    conn.add_fault("status", status=status)
-    assert call(wire, LIST) == SavepointList()
-    assert [r.status for r in conn.requests] == [status, 200]
+    assert conn.count("GET") == 5
+    assert len(waits) == 3
 
 
 @pytest.mark.parametrize("limit", [1, 2, 5])
@@ -347,6 +331,7 @@ ERROR_BODIES = {
     "json-array": (b'["message"]', None, None),
     "empty": (b"", None, None),
     "html": (HTML, "text/html; charset=utf-8", None),
+    "nested-100000": (b"[" * 100_000 + b"]" * 100_000, None, None),
 }
 
 
@@ -355,8 +340,6 @@ ERROR_BODIES = {
 def test_client_errors_are_single_requests(
     wire: str, conn: FakeLakeSail, waits: list[float], status: int, operation: str
 ) -> None:
-    """Each 4xx on each operation: a LakeSailApiError naming method, path (not the host), status and
-    the server's message; not transient; exactly one request."""
     method, path = OPS[operation]
     conn.add_fault("status", status=status, body=json.dumps({"message": f"nope {status}"}), times=None)
     exc = raises(wire, operation, LakeSailApiError)
@@ -412,6 +395,10 @@ def test_refused_port_is_retried_for_get_and_post(
     assert exc.transient is True
     assert len(waits) == 2  # three attempts
     assert "test-token-s3cr3t" not in str(exc)
+    ok, message = call(wire, "test_connection")
+    assert ok is False
+    assert "could not connect" in message
+    assert ME_PATH in message
 
 
 @pytest.mark.parametrize(
@@ -434,38 +421,11 @@ def test_maybe_sent_failures_retried_for_get_only(
     assert len(waits) == 1  # the GET was retried once
 
 
-@pytest.fixture
-def truncating(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """A raw server that promises 100 bytes of body, sends 14 and closes; yields the methods it saw."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    seen: list[str] = []
-    set_conn(monkeypatch, f"http://127.0.0.1:{listener.getsockname()[1]}")
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            with conn:
-                seen.append(conn.recv(65536).split(b" ", 1)[0].decode())
-                conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"pending": []')
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield seen
-    with contextlib.suppress(OSError):
-        listener.shutdown(socket.SHUT_RDWR)
-    listener.close()
-    thread.join(timeout=5)
-
-
-def test_body_cut_short_retried_for_get_only(wire: str, truncating: list[str], waits: list[float]) -> None:
+def test_body_cut_short_retried_for_get_only(wire: str, raw: Raw, waits: list[float]) -> None:
+    raw.answer = respond(200, b'{"pending": []', Content_Length="100", Connection="close")
     assert "connection broken" in str(raises(wire, LIST, LakeSailConnectionError))
-    assert truncating == ["GET"] * 3
-    truncating.clear()
     raises(wire, TRIGGER, LakeSailConnectionError)
-    assert truncating == ["POST"]
+    assert [method for method, *_ in raw.seen] == ["GET"] * 3 + ["POST"]
     assert len(waits) == 2
 
 
@@ -589,33 +549,18 @@ LIST_BODIES: dict[str, tuple[bytes, str | None, str]] = {
     "invalid-utf8": (b"\xff\xfe\xfa\x00", None, "a body that is not JSON"),
     "nested-100000": (b"[" * 100_000 + b"]" * 100_000, None, "a body that is not JSON: '[[[["),
     "top-array": (b"[]", None, "savepoint list should be a JSON object, got an array"),
-    "top-string": (b'"ok"', None, "savepoint list should be a JSON object, got a string"),
-    "top-number": (b"42", None, "savepoint list should be a JSON object, got a number"),
-    "top-null": (b"null", None, "savepoint list should be a JSON object, got null"),
     "top-bool": (b"true", None, "savepoint list should be a JSON object, got a boolean"),
     "pending-missing": (b'{"completed": []}', None, "'pending' as a JSON array, got nothing (key missing)"),
-    "completed-missing": (b'{"pending": []}', None, "'completed' as a JSON array, got nothing (key missing)"),
-    "pending-object": (b'{"pending": {}, "completed": []}', None, "'pending' as a JSON array, got an object"),
     "completed-null": (b'{"pending": [], "completed": null}', None, "'completed' as a JSON array, got null"),
-    "completed-string": (b'{"pending": [], "completed": "x"}', None, "'completed' as a JSON array, got a"),
-    "pending-item-number": (_listing(pending=[7]), None, "pending[0] should be a JSON object, got a number"),
-    "completed-item-number": (_listing(1), None, "completed[0] should be a JSON object, got a number"),
     "completed-item-array": (_listing([]), None, "completed[0] should be a JSON object, got an array"),
-    "location-number": (_listing(_sp(location=5)), None, "[0].location should be a string, got int"),
     "location-object": (_listing(_sp(location={})), None, "[0].location should be a string, got dict"),
-    "nonce-array": (_listing(_sp(triggerNonce=[])), None, "[0].triggerNonce should be a string, got list"),
     "nonce-bool": (_listing(_sp(triggerNonce=True)), None, "[0].triggerNonce should be a string, got bool"),
-    "triggeredAt-number": (
-        _listing(_sp(triggeredAt=1767225600)), None, "completed[0].triggeredAt should be a string, got int"
-    ),
     "triggeredAt-NaN": (
         b'{"pending": [], "completed": [{"triggerType": "MANUAL", "triggeredAt": NaN}]}',
         None,
         "completed[0].triggeredAt should be a string, got float",
     ),
     "triggerType-missing": (_listing(_without("triggerType")), None, "completed[0].triggerType is required"),
-    "triggerType-null": (_listing(_sp(triggerType=None)), None, "completed[0].triggerType is required"),
-    "triggerType-number": (_listing(_sp(triggerType=3)), None, "completed[0].triggerType is required"),
     "pending-triggerType-missing": (
         _listing(pending=[{"triggerNonce": "n"}]), None, "pending[0].triggerType is required"
     ),
@@ -623,19 +568,13 @@ LIST_BODIES: dict[str, tuple[bytes, str | None, str]] = {
         _listing(_sp(triggeredAt="yesterday")), None,
         "completed[0].triggeredAt is not an ISO-8601 date-time: 'yesterday'",
     ),
-    "timestamp-month-13": (
-        _listing(_sp(triggeredAt="2026-13-01T00:00:00.000Z")), None,
-        "completed[0].triggeredAt is not an ISO-8601 date-time",
-    ),
-    "timestamp-empty": (_listing(_sp(triggeredAt="")), None, "completed[0].triggeredAt is not an ISO-8601"),
     "timestamp-only-Z": (_listing(_sp(triggeredAt="Z")), None, "completed[0].triggeredAt is not an ISO-8601"),
 }  # fmt: skip
 
 
 @pytest.mark.parametrize("case", LIST_BODIES)
 def test_bad_savepoint_list_body(wire: str, conn: FakeLakeSail, case: str) -> None:
-    """A 200 whose body is not a FlinkSavepointList: LakeSailResponseError saying what was wrong,
-    naming the call; one request (a bad body is not retried)."""
+    """A 200 that is not a savepoint list (shapes in depth: tests/core/test_models.py): one request."""
     body, content_type, message = LIST_BODIES[case]
     conn.add_fault("body", status=200, body=body, content_type=content_type, times=None)
     exc = raises(wire, LIST, LakeSailResponseError)
@@ -667,8 +606,6 @@ OTHER_BODIES = {
 
 @pytest.mark.parametrize("case", OTHER_BODIES)
 def test_bad_job_and_trigger_body(wire: str, conn: FakeLakeSail, case: str) -> None:
-    """A success on describe or on the trigger POST with a body of another shape: LakeSailResponseError,
-    and the call is not repeated."""
     operation, body, message = OTHER_BODIES[case]
     method, path = OPS[operation]
     status = 202 if method == "POST" else 200
@@ -689,20 +626,13 @@ def test_unknown_trigger_type_is_kept(wire: str, conn: FakeLakeSail, trigger_typ
 
 @pytest.mark.parametrize("spelling", ["plain", "json-escapes"])
 def test_token_echoed_in_a_good_body_is_blanked(wire: str, conn: FakeLakeSail, spelling: str) -> None:
-    """A 200 savepoint list that echoes the token (as it is, or spelled in JSON escapes): the values
-    the hook gives back (and so XComs, events and logs) do not hold it."""
+    """A token echoed in a 200 body (as is, or in JSON escapes) is not in what the hook returns."""
     token = conn.token
     echoed = token if spelling == "plain" else "".join(f"\\u{ord(char):04x}" for char in token)
     body = '{"pending": [], "completed": [{"triggerType": "MANUAL", "location": "s3://b/' + echoed + '"}]}'
     conn.add_fault("body", status=200, body=body.encode(), times=None)
     (savepoint,) = call(wire, LIST).completed
     assert savepoint.location == "s3://b/***"
-
-
-def test_deeply_nested_error_body(wire: str, conn: FakeLakeSail) -> None:
-    conn.add_fault("body", status=503, body=b"[" * 100_000 + b"]" * 100_000, times=None)
-    exc = raises(wire, LIST, LakeSailApiError)
-    assert (exc.status_code, exc.api_message) == (503, None)
 
 
 # ---------------------------------------------------------------------------- redirects and big bodies
@@ -713,8 +643,7 @@ def test_deeply_nested_error_body(wire: str, conn: FakeLakeSail) -> None:
 def test_redirect_is_an_error_and_never_followed(
     wire: str, conn: FakeLakeSail, waits: list[float], status: int, operation: str
 ) -> None:
-    """A redirect, here to another host that would take the token: LakeSailApiError naming the
-    target; the other host gets no connection at all; no retry."""
+    """A redirect to another host (that would take the token): an error, no connection there, no retry."""
     with FakeLakeSail(token=conn.token) as elsewhere:
         elsewhere.add_job(*IDS)
         target = elsewhere.url + LIST_PATH
@@ -831,13 +760,17 @@ def test_connection_looked_up_once_per_hook_without_blocking_the_loop(
 
     monkeypatch.setattr(base_hook, "aget_connection", counting)
     hook = LakeSailHook()
-    for operation in (LIST, DESCRIBE, "test_connection"):
+    assert (sync_lookups, async_lookups) == ([], [])  # not at construction
+    for operation in (LIST, TRIGGER, DESCRIBE, "test_connection"):
         call(wire, operation, hook=hook)
-    assert conn.count() == 3
+    assert conn.count() == 4
     if wire == "sync":
+        hook.get_conn()
         assert (sync_lookups, async_lookups) == ([False], [])
         call("async", LIST, hook=hook)  # the async twin reuses the settings looked up
         assert (sync_lookups, async_lookups) == ([False], [])
+        call("sync", LIST)  # a new hook looks up again
+        assert sync_lookups == [False, False]
     else:
         assert async_lookups == ["lakesail_default"]  # once per hook
         assert True not in sync_lookups  # never the blocking look-up inside the loop
