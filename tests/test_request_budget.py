@@ -346,11 +346,7 @@ def test_sensor_dag_run_budget(
 
 @pytest.mark.parametrize("mode", ["poke", "deferrable"])
 def test_sensor_dag_run_401(
-    mode: str,
-    budget_dags: ModuleType,
-    airflow_db: str,
-    fake: FakeLakeSail,
-    connect: Callable[..., None],
+    mode: str, budget_dags: ModuleType, airflow_db: str, fake: FakeLakeSail, connect: Callable[..., None]
 ) -> None:
     """A wrong API key in a DAG run: the gate fails after exactly one request, in either mode."""
     connect(password="wrong-token", retry_delay=0.01)
