@@ -12,7 +12,7 @@ import re
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
@@ -70,18 +70,17 @@ def conn_like(token: str, host: str | None = "https://lakesail.example.com", ext
 
 
 @pytest.fixture
-def token_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLakeSail]:
-    """A FakeLakeSail with a fresh token, and ``lakesail_default`` pointing at it."""
-    with FakeLakeSail(token=new_token(), savepoint_duration=0.3) as server:
-        server.add_job(*IDS)
-        value = {
-            "conn_type": "lakesail",
-            "host": server.url,
-            "password": server.token,
-            "extra": {"retry_delay": 0.01},
-        }
-        monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(value))
-        yield server
+def token_server(fake: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> FakeLakeSail:
+    """The fake with a fresh token, and ``lakesail_default`` pointing at it."""
+    fake.token = new_token()
+    value = {
+        "conn_type": "lakesail",
+        "host": fake.url,
+        "password": fake.token,
+        "extra": {"retry_delay": 0.01},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(value))
+    return fake
 
 
 # -- masking -----------------------------------------------------------------------------------------
@@ -93,8 +92,7 @@ def token_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLakeSail]:
     ids=["good", "no-host", "bad-scheme", "bad-extra"],
 )
 def test_token_masked_as_soon_as_read(conn: dict[str, Any]) -> None:
-    """Reading the connection registers the token with Airflow's masker, also when it is rejected
-    (and then the error omits it)."""
+    """Reading the connection masks the token, also when it is rejected (and the error omits it)."""
     token = new_token()
     assert token in redact(f"x {token}")  # not known to the masker yet
     with pytest.raises(LakeSailError) if conn else contextlib.nullcontext() as caught:
@@ -191,8 +189,8 @@ def test_token_echoed_not_in_trigger_event(token_server: FakeLakeSail) -> None:
 
 
 def test_token_not_in_reprs(token_server: FakeLakeSail) -> None:
-    """Hook (before and after use), settings, session, session auth and the trigger hide the token;
-    the hook's first call masked it."""
+    """The reprs of the hook (before and after its first call, which masks the token), its settings,
+    session and auth, and of the trigger hide the token."""
     token = token_server.token
     hook = LakeSailHook()
     assert token not in repr(hook)

@@ -149,22 +149,13 @@ def test_task_setting_wins_over_extra_wins_over_default(
     assert (drawn[0] if drawn else None) == first_range
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "name"),
-    [
-        ({"retry_limit": 0}, "retry_limit"),
-        ({"retry_limit": -1}, "retry_limit"),
-        ({"retry_limit": 1.5}, "retry_limit"),
-        ({"retry_limit": True}, "retry_limit"),
-        ({"retry_limit": "3"}, "retry_limit"),
-        ({"retry_delay": -0.1}, "retry_delay"),
-        ({"retry_delay": "1"}, "retry_delay"),
-        ({"retry_delay": float("nan")}, "retry_delay"),
-        ({"timeout": 0}, "timeout"),
-        ({"timeout": -5}, "timeout"),
-        ({"timeout": False}, "timeout"),
-    ],
-)
+BAD_SETTINGS = [("retry_limit", v) for v in (0, -1, 1.5, True, "3")]
+BAD_SETTINGS += [("retry_delay", v) for v in (-0.1, "1", float("nan"))] + [
+    ("timeout", v) for v in (0, -5, False)
+]
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [({name: value}, name) for name, value in BAD_SETTINGS])
 def test_bad_task_settings_rejected_at_construction(kwargs: dict[str, Any], name: str) -> None:
     with pytest.raises(ValueError, match=name):
         LakeSailHook("lakesail_default", **kwargs)

@@ -205,20 +205,6 @@ def test_failed_savepoint_raises_with_flinks_reason_and_no_token(
     assert TOKEN[:8] not in message
 
 
-def test_error_status_names_flinks_reason(
-    hook: FlinkRestHook, requests_mock: Any, waits: list[float]
-) -> None:
-    status, body = recorded("error_unknown_trigger")
-    requests_mock.get(f"{API}/jobs/{JOB}/savepoints/{TRIGGER}", status_code=status, json=body)
-    with pytest.raises(FlinkApiError) as info:
-        hook.get_savepoint(JOB, TRIGGER)
-    assert info.value.status_code == 404
-    assert "There is no savepoint operation with triggerId=" in str(info.value)
-    assert "\tat" not in str(info.value)
-    assert requests_mock.call_count == 1
-    assert waits == []
-
-
 def test_test_connection(hook: FlinkRestHook, requests_mock: Any) -> None:
     requests_mock.get(
         f"{API}/overview",
@@ -261,8 +247,7 @@ def test_run_jar_post_not_retried_on_500(hook: FlinkRestHook, requests_mock: Any
 
 @pytest.fixture
 def resetting() -> Iterator[SimpleNamespace]:
-    """A loopback server that resets the connection after the first POST (Flink acted on it, the
-    answer is lost) and answers later ones as Flink does: the trigger ID is the operation's key."""
+    """Resets the connection after the first POST (acted on, answer lost), then answers as Flink."""
     seen = SimpleNamespace(requests=[], operations={})
 
     class Handler(BaseHTTPRequestHandler):
