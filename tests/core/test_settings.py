@@ -309,51 +309,43 @@ def test_missing_ca_bundle_is_a_provider_error_on_both_paths(
 # ---------------------------------------------------------------------------- provider registration
 
 
-def test_provider_info_declares_the_connection_type_and_form() -> None:
+EXTRAS = {"timeout", "verify", "retry_limit", "retry_delay"}
+#: name -> (index in connection-types, hook class, default conn id and its attribute, hidden fields,
+#: the host placeholder's scheme, the extra placeholder's keys)
+FORMS = {
+    "lakesail": (0, LakeSailHook, "lakesail_default", "lakesail_conn_id", ["login"], "https://", EXTRAS),
+    "flink": (1, FlinkRestHook, "flink_default", "flink_conn_id", [], "http://", EXTRAS | {"savepoint_dir"}),
+}
+
+
+@pytest.mark.parametrize("name", FORMS)
+def test_provider_info_declares_the_connection_type_and_form(name: str) -> None:
+    index, hook_class, default, attr, hidden, scheme, extras = FORMS[name]
     info = get_provider_info()
     assert info["package-name"] == "airflow-provider-flinksp"
-    conn_type, flink = info["connection-types"]
-    assert conn_type["connection-type"] == "lakesail"
-    assert conn_type["hook-class-name"] == "airflow_provider_flinksp.hooks.LakeSailHook"
-    form = conn_type["ui-field-behaviour"]
-    assert form["hidden-fields"] == ["login"]
-    assert form["relabeling"]["host"]
-    assert form["relabeling"]["password"]
-    assert form["relabeling"]["host"] != "Host"
-    assert form["relabeling"]["password"] != "Password"
-    assert form["placeholders"]["host"].startswith("https://")
-    assert form["placeholders"]["password"]
-    placeholder_extra = json.loads(form["placeholders"]["extra"])
-    assert set(placeholder_extra) == {"timeout", "verify", "retry_limit", "retry_delay"}
-    settings_for(extra=placeholder_extra)  # the placeholder is itself a valid extra
-    # The flink form: the login stays (basic auth), the extra shows the default savepoint directory.
-    assert flink["connection-type"] == "flink"
-    assert flink["hook-class-name"] == "airflow_provider_flinksp.hooks.FlinkRestHook"
-    flink_form = flink["ui-field-behaviour"]
-    assert flink_form["hidden-fields"] == []
-    assert flink_form["relabeling"]["host"] == "REST URL"
-    assert flink_form["placeholders"]["host"].startswith("http://")
-    flink_extra = json.loads(flink_form["placeholders"]["extra"])
-    assert set(flink_extra) == {"timeout", "verify", "retry_limit", "retry_delay", "savepoint_dir"}
-
-
-@pytest.mark.parametrize(
-    ("index", "expected", "default", "attr"),
-    [
-        (0, LakeSailHook, "lakesail_default", "lakesail_conn_id"),
-        (1, FlinkRestHook, "flink_default", "flink_conn_id"),
-    ],
-    ids=["lakesail", "flink"],
-)
-def test_provider_info_matches_the_hook_class(index: int, expected: type, default: str, attr: str) -> None:
-    conn_type = get_provider_info()["connection-types"][index]
+    conn_type = info["connection-types"][index]
+    assert conn_type["connection-type"] == name == hook_class.conn_type
+    assert conn_type["hook-class-name"] == f"airflow_provider_flinksp.hooks.{hook_class.__name__}"
     module_name, _, class_name = conn_type["hook-class-name"].rpartition(".")
-    hook_class = getattr(importlib.import_module(module_name), class_name)
-    assert hook_class is expected
-    assert hook_class.conn_type == conn_type["connection-type"]
+    assert getattr(importlib.import_module(module_name), class_name) is hook_class
     assert hook_class.hook_name == conn_type["hook-name"]
-    assert hook_class.default_conn_name == default
-    assert hook_class.conn_name_attr == attr
+    assert (hook_class.default_conn_name, hook_class.conn_name_attr) == (default, attr)
+    form = conn_type["ui-field-behaviour"]
+    assert form["hidden-fields"] == hidden  # the flink form keeps the login (basic auth)
+    assert form["placeholders"]["host"].startswith(scheme)
+    assert set(json.loads(form["placeholders"]["extra"])) == extras
+
+
+def test_lakesail_form_labels_and_a_valid_placeholder_extra() -> None:
+    lakesail, flink = (
+        conn_type["ui-field-behaviour"] for conn_type in get_provider_info()["connection-types"]
+    )
+    for field, default_label in (("host", "Host"), ("password", "Password")):
+        assert lakesail["relabeling"][field]
+        assert lakesail["relabeling"][field] != default_label
+    assert lakesail["placeholders"]["password"]
+    settings_for(extra=json.loads(lakesail["placeholders"]["extra"]))  # the placeholder is a valid extra
+    assert flink["relabeling"]["host"] == "REST URL"
 
 
 @pytest.mark.parametrize(
