@@ -7,9 +7,9 @@ import asyncio
 import contextlib
 import json
 import socket
+import socketserver
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from types import SimpleNamespace
@@ -142,61 +142,46 @@ def conn(fake: FakeLakeSail, lakesail_conn: str, waits: list[float]) -> FakeLake
     return fake
 
 
-@dataclass
-class Raw:
+class Raw(socketserver.ThreadingTCPServer):
     """A raw keep-alive HTTP/1.1 server on 127.0.0.1 answering every request with ``answer``."""
 
-    url: str
-    answer: bytes = b"HTTP/1.1 500 Unset\r\nContent-Length: 0\r\n\r\n"
-    seen: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
+    daemon_threads = True
+    answer = b"HTTP/1.1 500 Unset\r\nContent-Length: 0\r\n\r\n"
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), RawHandler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
 
 
-def _serve(conn: socket.socket, server: Raw) -> None:
-    buffer = b""
-    with conn:
-        while True:
-            while b"\r\n\r\n" not in buffer:
-                data = conn.recv(65536)
-                if not data:
-                    return
-                buffer += data
-            head, _, buffer = buffer.partition(b"\r\n\r\n")
-            first, *lines = head.decode("latin-1").split("\r\n")
-            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
-            length = int(headers.get("content-length", "0"))
-            while len(buffer) < length:
-                buffer += conn.recv(65536)
-            method, target, _ = first.split(" ")
-            server.seen.append((method, target, headers, buffer[:length]))
-            buffer = buffer[length:]
+class RawHandler(socketserver.StreamRequestHandler):
+    server: Raw
+
+    def handle(self) -> None:
+        while line := self.rfile.readline():
+            method, target, _ = line.decode("latin-1").split(" ")
+            headers = {}
+            while header := self.rfile.readline().decode("latin-1").strip():
+                name, _, value = header.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            body = self.rfile.read(int(headers.get("content-length", "0")))
+            self.server.seen.append((method, target, headers, body))
             with contextlib.suppress(OSError):
-                conn.sendall(server.answer)
-            if b"connection: close" in server.answer.lower():
+                self.wfile.write(self.server.answer)
+            if b"connection: close" in self.server.answer.lower():
                 return
 
 
 @pytest.fixture
 def raw(monkeypatch: pytest.MonkeyPatch) -> Iterator[Raw]:
     """A raw server that ``lakesail_default`` points at; set ``raw.answer``."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    server = Raw(f"http://127.0.0.1:{listener.getsockname()[1]}")
-    set_conn(monkeypatch, server.url)
-
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=_serve, args=(conn, server), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server
-    with contextlib.suppress(OSError):
-        listener.shutdown(socket.SHUT_RDWR)
-    listener.close()
-    thread.join(timeout=5)
+    with Raw() as server:
+        set_conn(monkeypatch, server.url)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield server
+        server.shutdown()
+        thread.join(timeout=5)
 
 
 def respond(status: int, body: bytes = b"", **headers: str) -> bytes:
