@@ -287,12 +287,8 @@ def test_dag_run_never_shows_token(
     ]
     assert leaks == [], [captured[max(0, i - 200) : i + 50] for i in leaks]
 
-    for task_id, value in _run_rows(airflow_db, "xcom", "value", run.dag_id, run.run_id):
-        assert token not in str(value), task_id
     rendered = _run_rows(
         airflow_db, "rendered_task_instance_fields", "rendered_fields", run.dag_id, run.run_id
     )
-    assert {task_id for task_id, _ in rendered} >= {"trigger", "gate", "latest"}
-    for task_id, fields in rendered:
-        assert token not in str(fields), task_id
-    assert _db_rows_with(airflow_db, token) == []
+    assert {task_id for task_id, _ in rendered} >= {"trigger", "gate", "latest"}  # XCom and rendered
+    assert _db_rows_with(airflow_db, token) == []  # fields are among the rows of the metadata DB

@@ -21,8 +21,6 @@ from airflow_provider_flinksp.testing import FakeLakeSail
 TOKEN = "mock-token-s3cr3t-Q9"
 API = "https://lakesail.test"
 LIST = f"{API}/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1/savepoints"
-JOB = LIST.removesuffix("/savepoints")
-ME = f"{API}/api/org/v1/me"
 IDS = ("WS1", "SESS1", "JOB1")
 EMPTY_LIST = {"pending": [], "completed": []}
 
@@ -120,12 +118,7 @@ def test_tls_errors_are_not_retried(hook: LakeSailHook, requests_mock: Any, wait
     [
         ({}, "lakesail_mock", 3, (0.5, 1.0)),  # defaults: 3 attempts, 1 s
         ({}, "lakesail_extra", 4, (2.5, 5.0)),  # the connection's extra: 4 attempts, 5 s
-        (
-            {"retry_limit": 2, "retry_delay": 0.0},
-            "lakesail_extra",
-            2,
-            (0.0, 0.0),
-        ),  # the task wins, 0 honoured
+        ({"retry_limit": 2, "retry_delay": 0.0}, "lakesail_extra", 2, (0.0, 0.0)),  # the task's, 0 kept
         ({"retry_limit": 1}, "lakesail_extra", 1, None),
         ({"retry_delay": 0.2}, "lakesail_mock", 3, (0.1, 0.2)),
     ],
@@ -150,9 +143,8 @@ def test_task_setting_wins_over_extra_wins_over_default(
 
 
 BAD_SETTINGS = [("retry_limit", v) for v in (0, -1, 1.5, True, "3")]
-BAD_SETTINGS += [("retry_delay", v) for v in (-0.1, "1", float("nan"))] + [
-    ("timeout", v) for v in (0, -5, False)
-]
+BAD_SETTINGS += [("retry_delay", v) for v in (-0.1, "1", float("nan"))]
+BAD_SETTINGS += [("timeout", v) for v in (0, -5, False)]
 
 
 @pytest.mark.parametrize(("kwargs", "name"), [({name: value}, name) for name, value in BAD_SETTINGS])
