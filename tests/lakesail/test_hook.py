@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from email.utils import format_datetime
+from json import JSONDecodeError
 from types import SimpleNamespace
 from typing import Any
 
@@ -42,24 +43,14 @@ CAP = policy.BACKOFF_CAP
 NOW = 1_795_760_145.0  # the clock of the retry policy in these tests
 EMPTY_LIST = {"pending": [], "completed": []}
 HTML = b"<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>"
-LIST, TRIGGER, DESCRIBE = (
-    "list_session_job_savepoints",
-    "trigger_session_job_savepoint",
-    "describe_session_job",
-)
+LIST = "list_session_job_savepoints"
+TRIGGER = "trigger_session_job_savepoint"
+DESCRIBE = "describe_session_job"
 OPS = {LIST: ("GET", LIST_PATH), TRIGGER: ("POST", LIST_PATH), DESCRIBE: ("GET", JOB_PATH)}
 TRANSIENT = [429, 500, 502, 503, 504]
 PERMANENT = [400, 401, 403, 404, 405, 409, 410, 422]
 #: Exceptions that must never reach a user, raw or as the visible cause of what does.
-RAW = (
-    KeyError,
-    TypeError,
-    AttributeError,
-    IndexError,
-    json.JSONDecodeError,
-    UnicodeDecodeError,
-    RecursionError,
-)
+RAW = (KeyError, TypeError, AttributeError, IndexError, JSONDecodeError, UnicodeDecodeError, RecursionError)
 
 pytestmark = pytest.mark.parametrize("wire", ["sync", "async"])
 
