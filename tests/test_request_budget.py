@@ -62,13 +62,8 @@ def connect(fake: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> Callable[...
     """Point ``lakesail_default`` at the fake with the given extra (and optionally a wrong token)."""
 
     def point(*, password: str | None = None, **extra: Any) -> None:
-        value = {
-            "conn_type": "lakesail",
-            "host": fake.url,
-            "password": password or fake.token,
-            "extra": extra,
-        }
-        monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(value))
+        value = {"conn_type": "lakesail", "host": fake.url, "password": password or fake.token}
+        monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps({**value, "extra": extra}))
 
     return point
 

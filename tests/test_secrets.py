@@ -58,15 +58,8 @@ def masker_classes() -> list[type]:
 def conn_like(token: str, host: str | None = "https://lakesail.example.com", extra: Any = None) -> Any:
     """The fields ConnectionSettings reads; a plain object, so Airflow itself masks nothing."""
     extra = extra or {}
-    return SimpleNamespace(
-        conn_id="secret_test",
-        host=host,
-        schema=None,
-        port=None,
-        password=token,
-        extra=json.dumps(extra),
-        extra_dejson=extra,
-    )
+    fields = {"conn_id": "secret_test", "host": host, "schema": None, "port": None, "password": token}
+    return SimpleNamespace(**fields, extra=json.dumps(extra), extra_dejson=extra)
 
 
 @pytest.fixture
