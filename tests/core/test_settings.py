@@ -25,10 +25,10 @@ from airflow_provider_flinksp.hooks import FlinkRestHook, LakeSailHook
 from tests.conftest import bearer
 
 TOKEN = "conn-token-s3cr3t-XYZ"
+ODD_TOKEN = "a/b+c=d:e@f%g"  # characters a URI must encode
 API = "https://lakesail.test"
-ME = f"{API}/api/org/v1/me"
+BARE = ConnectionSettings("https://lakesail.example.com", **bearer(TOKEN))
 LIST = f"{API}/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1/savepoints"
-EMPTY_LIST = {"pending": [], "completed": []}
 
 # The LakeSail hook reads its connection with these errors.
 build_base_url = functools.partial(_build_base_url, error=LakeSailError)
@@ -54,20 +54,6 @@ def settings_for(**kwargs: Any) -> ConnectionSettings:
 
 def set_json_conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any) -> None:
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "lakesail", **fields}))
-
-
-@pytest.fixture
-def count_lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record every ``get_connection`` call made through the hook class (and still perform it)."""
-    calls: list[str] = []
-    original = LakeSailHook.get_connection
-
-    def counting(cls: type, conn_id: str) -> Any:
-        calls.append(conn_id)
-        return original(conn_id)
-
-    monkeypatch.setattr(LakeSailHook, "get_connection", classmethod(counting))
-    return calls
 
 
 # ---------------------------------------------------------------------------- the URL
@@ -105,39 +91,48 @@ def test_build_base_url(host: str, schema: str | None, port: int | None, expecte
 
 
 @pytest.mark.parametrize(
-    ("host", "needle"),
+    ("host", "schema", "needle"),
     [
-        ("ftp://lakesail.example.com", "not an http"),
-        ("https://user:pw@lakesail.example.com", "credentials"),
-        ("https://lakesail.example.com:99999", "invalid port"),
-        ("https://lakesail.example.com:abc", "invalid port"),
+        ("ftp://lakesail.example.com", None, "not an http"),
+        ("https://", None, "not an http"),
+        ("http://", None, "not an http"),
+        ("https:///", None, "not an http"),
+        ("https://user:pw@lakesail.example.com", None, "credentials"),
+        ("https://user@lakesail.example.com", None, "credentials"),
+        ("https://lakesail.example.com:99999", None, "invalid port"),
+        ("https://lakesail.example.com:abc", None, "invalid port"),
+        # A URI's path lands in the schema field; a path prefix written that way must not vanish.
+        ("gw.example.com", "lakesail", r"schema .* is not http or https"),
+        ("gw.example.com", "ftp", r"schema .* is not http or https"),
+        ("gw.example.com", "api/v2", r"schema .* is not http or https"),
     ],
 )
-def test_build_base_url_rejects(host: str, needle: str) -> None:
+def test_build_base_url_rejects(host: str, schema: str | None, needle: str) -> None:
     with pytest.raises(LakeSailError, match=needle) as info:
-        build_base_url(host, None, None, conn_id="my_conn")
+        build_base_url(host, schema, None, conn_id="my_conn")
     assert "my_conn" in str(info.value)
-    assert "pw@" not in str(info.value) or needle != "credentials"
+    assert "pw@" not in str(info.value)
 
 
-@pytest.mark.parametrize("host", ["https://", "http://", "https:///"])
-def test_build_base_url_rejects_a_scheme_without_host(host: str) -> None:
-    with pytest.raises(LakeSailError, match="not an http"):
-        build_base_url(host, None, None, conn_id="my_conn")
-
-
-def test_plain_http_to_a_remote_host_warns_without_the_token(
+def test_plain_http_warns_once_and_only_for_a_remote_host(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(settings_module, "_warned_plain_http", set())
+    remote = "http://plain-http-warning.example.com"
+    hosts = [
+        remote,
+        remote,
+        "http://127.0.0.1:8080",
+        "http://localhost",
+        "http://[::1]:9000",
+        "http://127.9.9.9",
+    ]
     with caplog.at_level("WARNING", logger="airflow_provider_flinksp.hooks"):
-        settings = settings_for(host="http://plain-http-warning.example.com")
-        loopback = settings_for(host="http://127.0.0.1:9")
-    assert settings.base_url == "http://plain-http-warning.example.com"
-    assert loopback.base_url == "http://127.0.0.1:9"
-    warned = [r for r in caplog.records if "plain http" in r.getMessage()]
+        for host in [*hosts, "https://remote.example"]:
+            assert settings_for(host=host).base_url == host
+    warned = [r.getMessage() for r in caplog.records if "plain http" in r.getMessage()]
     assert len(warned) == 1
-    assert "plain-http-warning.example.com" in warned[0].getMessage()
+    assert remote in warned[0]
     assert TOKEN not in caplog.text
 
 
@@ -162,20 +157,31 @@ def test_from_connection_reads_every_field() -> None:
 
 
 def test_defaults_when_extra_is_empty() -> None:
-    settings = settings_for(extra=None)
-    assert (settings.timeout, settings.verify, settings.retry_limit, settings.retry_delay) == (
-        None,
-        True,
-        None,
-        None,
-    )
+    assert settings_for(extra=None) == BARE
 
 
-def test_token_is_registered_for_masking(monkeypatch: pytest.MonkeyPatch) -> None:
-    masked: list[str] = []
-    monkeypatch.setattr(settings_module, "mask_secret", masked.append)
-    settings_for()
-    assert masked == [TOKEN]
+VERIFY = [(True, True), (False, False), ("true", True), ("True", True), ("false", False), ("FALSE", False)]
+VERIFY += [(" false ", False), ("0", False), ("no", False), ("1", True), ("/etc/ca.pem", "/etc/ca.pem")]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("timeout", v, e)
+        for v, e in [(30, 30.0), (0.5, 0.5), ("12", 12.0), ("2.5", 2.5), (None, None), ("", None)]
+    ]
+    + [("verify", v, e) for v, e in VERIFY]
+    + [("retry_limit", v, e) for v, e in [(1, 1), (5, 5), ("4", 4), (" 2 ", 2), (None, None), ("", None)]]
+    + [("retry_delay", v, e) for v, e in [(0, 0.0), (0.01, 0.01), ("1.5", 1.5), (3, 3.0)]],
+)
+def test_extra_value(key: str, value: Any, expected: Any) -> None:
+    assert getattr(settings_for(extra={key: value}), key) == expected
+
+
+BAD_EXTRAS = [("timeout", v) for v in (0, -1, "abc", True, "inf", "nan", [30], {"read": 30})]
+BAD_EXTRAS += [("verify", v) for v in (1, "", ["/ca.pem"])]
+BAD_EXTRAS += [("retry_limit", v) for v in (0, -2, 2.5, "three", True)]
+BAD_EXTRAS += [("retry_delay", v) for v in (-0.5, "soon", False, "nan")]
 
 
 @pytest.mark.parametrize(
@@ -186,92 +192,13 @@ def test_token_is_registered_for_masking(monkeypatch: pytest.MonkeyPatch) -> Non
         ({"password": None}, "no password"),
         ({"password": ""}, "no password"),
         ({"extra": "[1, 2]"}, "extra that is not a JSON object"),
-    ],
+        ({"extra": '{"timeout": 5,'}, "extra that is not valid JSON"),
+    ]
+    + [({"extra": {key: value}}, f"'{key}'") for key, value in BAD_EXTRAS],
 )
-def test_missing_fields_name_the_field(fields: dict[str, Any], needle: str) -> None:
-    fields.setdefault("host", "lakesail.example.com")
+def test_bad_connection_names_the_field(fields: dict[str, Any], needle: str) -> None:
     with pytest.raises(LakeSailError, match=needle) as info:
-        LakeSailHook().read_settings(make_connection(**fields))
-    assert "'c1'" in str(info.value)
-
-
-def test_extra_that_is_not_json_is_an_error() -> None:
-    with pytest.raises(LakeSailError, match="extra"):
-        settings_for(extra='{"timeout": 5,')
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [(30, 30.0), (0.5, 0.5), ("12", 12.0), ("2.5", 2.5), (None, None), ("", None)],
-)
-def test_extra_timeout(value: Any, expected: float | None) -> None:
-    assert settings_for(extra={"timeout": value}).timeout == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (True, True),
-        (False, False),
-        ("true", True),
-        ("True", True),
-        ("false", False),
-        ("FALSE", False),
-        (" false ", False),
-        ("0", False),
-        ("no", False),
-        ("1", True),
-        ("/etc/ssl/certs/lakesail-ca.pem", "/etc/ssl/certs/lakesail-ca.pem"),
-    ],
-)
-def test_extra_verify(value: Any, expected: bool | str) -> None:
-    assert settings_for(extra={"verify": value}).verify == expected
-
-
-def test_extra_verify_absent_means_true() -> None:
-    assert settings_for(extra={"timeout": 5}).verify is True
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"), [(1, 1), (5, 5), ("4", 4), (" 2 ", 2), (None, None), ("", None)]
-)
-def test_extra_retry_limit(value: Any, expected: int | None) -> None:
-    assert settings_for(extra={"retry_limit": value}).retry_limit == expected
-
-
-@pytest.mark.parametrize(("value", "expected"), [(0, 0.0), (0.01, 0.01), ("1.5", 1.5), (3, 3.0)])
-def test_extra_retry_delay(value: Any, expected: float) -> None:
-    assert settings_for(extra={"retry_delay": value}).retry_delay == expected
-
-
-@pytest.mark.parametrize(
-    ("key", "value"),
-    [
-        ("timeout", 0),
-        ("timeout", -1),
-        ("timeout", "abc"),
-        ("timeout", True),
-        ("timeout", "inf"),
-        ("timeout", "nan"),
-        ("timeout", [30]),
-        ("timeout", {"read": 30}),
-        ("verify", 1),
-        ("verify", ""),
-        ("verify", ["/ca.pem"]),
-        ("retry_limit", 0),
-        ("retry_limit", -2),
-        ("retry_limit", 2.5),
-        ("retry_limit", "three"),
-        ("retry_limit", True),
-        ("retry_delay", -0.5),
-        ("retry_delay", "soon"),
-        ("retry_delay", False),
-        ("retry_delay", "nan"),
-    ],
-)
-def test_bad_extra_values_name_the_field(key: str, value: Any) -> None:
-    with pytest.raises(LakeSailError, match=f"'{key}'") as info:
-        settings_for(extra={key: value})
+        LakeSailHook().read_settings(make_connection(**{"host": "lakesail.example.com", **fields}))
     assert "'c1'" in str(info.value)
     assert TOKEN not in str(info.value)
 
@@ -279,133 +206,78 @@ def test_bad_extra_values_name_the_field(key: str, value: Any) -> None:
 # ---------------------------------------------------------------------------- AIRFLOW_CONN_ URI and JSON
 
 
-def test_airflow_conn_uri_with_every_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    token = "a/b+c=d:e@f%g"  # characters a URI must encode
-    uri = (
-        f"lakesail://:{quote(token, safe='')}@lakesail.example.com:8443/http"
-        "?timeout=12&verify=false&retry_limit=5&retry_delay=0.5"
-    )
-    monkeypatch.setenv("AIRFLOW_CONN_LS_URI", uri)
-    settings = LakeSailHook("ls_uri").settings
-    assert settings == ConnectionSettings(
-        base_url="http://lakesail.example.com:8443",
-        **bearer(token),
-        timeout=12.0,
-        verify=False,
-        retry_limit=5,
-        retry_delay=0.5,
-    )
+def _json(**fields: Any) -> str:
+    return json.dumps({"conn_type": "lakesail", "password": TOKEN, **fields})
 
 
-def test_airflow_conn_uri_with_full_url_host_and_path_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
-    host = quote("https://gw.example.com/lakesail", safe="")
-    monkeypatch.setenv("AIRFLOW_CONN_LS_PREFIX", f"lakesail://:{TOKEN}@{host}?verify=%2Fetc%2Fca.pem")
-    settings = LakeSailHook("ls_prefix").settings
-    assert settings.base_url == "https://gw.example.com/lakesail"
-    assert settings.verify == "/etc/ca.pem"
-    assert settings.authorization == f"Bearer {TOKEN}"
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            f"lakesail://:{quote(ODD_TOKEN, safe='')}@lakesail.example.com:8443/http"
+            "?timeout=12&verify=false&retry_limit=5&retry_delay=0.5",
+            ConnectionSettings(
+                "http://lakesail.example.com:8443",
+                **bearer(ODD_TOKEN),
+                timeout=12.0,
+                verify=False,
+                retry_limit=5,
+                retry_delay=0.5,
+            ),
+        ),
+        (
+            f"lakesail://:{TOKEN}@{quote('https://gw.example.com/lakesail', safe='')}?verify=%2Fetc%2Fca.pem",
+            ConnectionSettings("https://gw.example.com/lakesail", **bearer(TOKEN), verify="/etc/ca.pem"),
+        ),
+        (f"lakesail://:{TOKEN}@lakesail.example.com", BARE),
+        (
+            _json(
+                host="https://gw.example.com/lakesail/",
+                port=9443,
+                extra={"timeout": 7, "verify": "false", "retry_limit": "2", "retry_delay": 0},
+            ),
+            ConnectionSettings(
+                "https://gw.example.com:9443/lakesail",
+                **bearer(TOKEN),
+                timeout=7.0,
+                verify=False,
+                retry_limit=2,
+                retry_delay=0.0,
+            ),
+        ),
+        (
+            _json(host="ls.internal", schema="http", extra=json.dumps({"verify": True, "timeout": "3"})),
+            ConnectionSettings("http://ls.internal", **bearer(TOKEN), timeout=3.0),
+        ),
+    ],
+    ids=["uri-every-setting", "uri-full-url-host", "uri-bare-host", "json-every-setting", "json-extra-text"],
+)
+def test_airflow_conn_forms(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: ConnectionSettings
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_LS_ENV", value)
+    assert LakeSailHook("ls_env").settings == expected
 
 
-def test_airflow_conn_uri_bare_host_means_https(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_LS_BARE", f"lakesail://:{TOKEN}@lakesail.example.com")
-    assert LakeSailHook("ls_bare").settings.base_url == "https://lakesail.example.com"
-
-
-def test_airflow_conn_json_with_every_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("verify", [False, "/etc/ca.pem"])
+def test_connection_settings_used_on_the_wire(
+    monkeypatch: pytest.MonkeyPatch, requests_mock: Any, verify: bool | str
+) -> None:
+    """What the connection says is what requests gets: URL with prefix and port, token, timeout, and
+    verify (winning over a CA bundle in the environment)."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    host = "https://gw.example.com/lakesail"
     set_json_conn(
-        monkeypatch,
-        "ls_json",
-        host="https://gw.example.com/lakesail/",
-        port=9443,
-        password=TOKEN,
-        extra={"timeout": 7, "verify": "false", "retry_limit": "2", "retry_delay": 0},
-    )
-    assert LakeSailHook("ls_json").settings == ConnectionSettings(
-        base_url="https://gw.example.com:9443/lakesail",
-        **bearer(TOKEN),
-        timeout=7.0,
-        verify=False,
-        retry_limit=2,
-        retry_delay=0.0,
-    )
-
-
-def test_airflow_conn_json_with_extra_as_text_and_schema(monkeypatch: pytest.MonkeyPatch) -> None:
-    set_json_conn(
-        monkeypatch,
-        "ls_json_text",
-        host="lakesail.internal",
-        schema="http",
-        password=TOKEN,
-        extra=json.dumps({"verify": True, "timeout": "3"}),
-    )
-    settings = LakeSailHook("ls_json_text").settings
-    assert settings.base_url == "http://lakesail.internal"
-    assert settings.timeout == 3.0
-    assert settings.verify is True
-
-
-def test_connection_settings_used_on_the_wire(monkeypatch: pytest.MonkeyPatch, requests_mock: Any) -> None:
-    """What the connection says is what requests gets: URL with prefix and port, token, timeout, verify."""
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        monkeypatch.delenv(name, raising=False)
-    set_json_conn(
-        monkeypatch,
-        "ls_wire",
-        host="https://gw.example.com/lakesail",
-        port=9443,
-        password=TOKEN,
-        extra={"timeout": 4, "verify": "/etc/ca.pem"},
+        monkeypatch, "ls_wire", host=host, port=9443, password=TOKEN, extra={"timeout": 4, "verify": verify}
     )
     url = f"https://gw.example.com:9443/lakesail{LIST.removeprefix(API)}"
-    requests_mock.get(url, json=EMPTY_LIST)
+    requests_mock.get(url, json={"pending": [], "completed": []})
     LakeSailHook("ls_wire").list_session_job_savepoints("WS1", "SESS1", "JOB1")
     sent = requests_mock.request_history[0]
     assert sent.url == url
     assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
     assert sent.timeout == pytest.approx((3.6, 4.0))  # connecting gets 90 % of the whole deadline
-    assert sent.verify == "/etc/ca.pem"
-
-
-@pytest.mark.parametrize("verify", [False, "/etc/lakesail-ca.pem"])
-def test_extra_verify_wins_over_a_ca_bundle_in_the_environment(
-    monkeypatch: pytest.MonkeyPatch, requests_mock: Any, verify: bool | str
-) -> None:
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
-    set_json_conn(monkeypatch, "ls_env_ca", host=API, password=TOKEN, extra={"verify": verify})
-    requests_mock.get(LIST, json=EMPTY_LIST)
-    LakeSailHook("ls_env_ca").list_session_job_savepoints("WS1", "SESS1", "JOB1")
-    assert requests_mock.request_history[0].verify == verify
-
-
-# ---------------------------------------------------------------------------- look-up discipline
-
-
-def test_connection_not_looked_up_at_construction(count_lookups: list[str]) -> None:
-    hook = LakeSailHook("does_not_exist_anywhere", retry_limit=2, retry_delay=0.0, timeout=5)
-    assert count_lookups == []
-    assert "does_not_exist_anywhere" in repr(hook)
-
-
-def test_connection_looked_up_once_per_hook(
-    monkeypatch: pytest.MonkeyPatch, requests_mock: Any, count_lookups: list[str]
-) -> None:
-    set_json_conn(monkeypatch, "ls_once", host=API, password=TOKEN)
-    requests_mock.get(LIST, json=EMPTY_LIST)
-    requests_mock.post(LIST, status_code=202, json={"triggerType": "MANUAL", "triggerNonce": "n1"})
-    requests_mock.get(ME, json={"type": "serviceAccount", "name": "sa"})
-    requests_mock.get(LIST.removesuffix("/savepoints"), json={"state": "RUNNING"})
-    hook = LakeSailHook("ls_once")
-    assert count_lookups == []
-    hook.list_session_job_savepoints("WS1", "SESS1", "JOB1")
-    hook.trigger_session_job_savepoint("WS1", "SESS1", "JOB1")
-    hook.describe_session_job("WS1", "SESS1", "JOB1")
-    assert hook.test_connection()[0] is True
-    hook.get_conn()
-    assert count_lookups == ["ls_once"]
-    LakeSailHook("ls_once").list_session_job_savepoints("WS1", "SESS1", "JOB1")
-    assert count_lookups == ["ls_once", "ls_once"]
-    assert requests_mock.call_count == 5
+    assert sent.verify == verify
 
 
 def test_test_connection_reports_a_broken_connection(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -415,78 +287,83 @@ def test_test_connection_reports_a_broken_connection(monkeypatch: pytest.MonkeyP
     assert "no password" in message
 
 
+def test_missing_ca_bundle_is_a_provider_error_on_both_paths(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CA bundle path that does not exist: a LakeSailError naming 'verify', never a bare OSError."""
+    set_json_conn(
+        monkeypatch,
+        "ca_test",
+        host="https://127.0.0.1:9",
+        password="tok",
+        extra={"verify": str(tmp_path / "no.pem")},
+    )
+    with pytest.raises(LakeSailError, match="verify"):
+        LakeSailHook("ca_test", retry_limit=1).list_session_job_savepoints("WS1", "SESS1", "JOB1")
+    with pytest.raises(LakeSailError, match="verify"):
+        asyncio.run(
+            LakeSailHook("ca_test", retry_limit=1).a_list_session_job_savepoints("WS1", "SESS1", "JOB1")
+        )
+
+
 # ---------------------------------------------------------------------------- provider registration
 
 
-def test_provider_info_declares_the_connection_type_and_form() -> None:
+EXTRAS = {"timeout", "verify", "retry_limit", "retry_delay"}
+#: name -> (index in connection-types, hook class, default conn id and its attribute, hidden fields,
+#: the host placeholder's scheme, the extra placeholder's keys)
+FORMS = {
+    "lakesail": (0, LakeSailHook, "lakesail_default", "lakesail_conn_id", ["login"], "https://", EXTRAS),
+    "flink": (1, FlinkRestHook, "flink_default", "flink_conn_id", [], "http://", EXTRAS | {"savepoint_dir"}),
+}
+
+
+@pytest.mark.parametrize("name", FORMS)
+def test_provider_info_declares_the_connection_type_and_form(name: str) -> None:
+    index, hook_class, default, attr, hidden, scheme, extras = FORMS[name]
     info = get_provider_info()
     assert info["package-name"] == "airflow-provider-flinksp"
-    conn_type, flink = info["connection-types"]
-    assert conn_type["connection-type"] == "lakesail"
-    assert conn_type["hook-class-name"] == "airflow_provider_flinksp.hooks.LakeSailHook"
-    form = conn_type["ui-field-behaviour"]
-    assert form["hidden-fields"] == ["login"]
-    assert form["relabeling"]["host"]
-    assert form["relabeling"]["password"]
-    assert form["relabeling"]["host"] != "Host"
-    assert form["relabeling"]["password"] != "Password"
-    assert form["placeholders"]["host"].startswith("https://")
-    assert form["placeholders"]["password"]
-    placeholder_extra = json.loads(form["placeholders"]["extra"])
-    assert set(placeholder_extra) == {"timeout", "verify", "retry_limit", "retry_delay"}
-    # The placeholder is itself a valid extra.
-    settings_for(extra=placeholder_extra)
-    # The flink form: the login stays (basic auth), the extra shows the default savepoint directory.
-    assert flink["connection-type"] == "flink"
-    assert flink["hook-class-name"] == "airflow_provider_flinksp.hooks.FlinkRestHook"
-    flink_form = flink["ui-field-behaviour"]
-    assert flink_form["hidden-fields"] == []
-    assert flink_form["relabeling"]["host"] == "REST URL"
-    assert flink_form["placeholders"]["host"].startswith("http://")
-    flink_extra = json.loads(flink_form["placeholders"]["extra"])
-    assert set(flink_extra) == {"timeout", "verify", "retry_limit", "retry_delay", "savepoint_dir"}
-
-
-@pytest.mark.parametrize(
-    ("index", "expected", "default", "attr"),
-    [
-        (0, LakeSailHook, "lakesail_default", "lakesail_conn_id"),
-        (1, FlinkRestHook, "flink_default", "flink_conn_id"),
-    ],
-    ids=["lakesail", "flink"],
-)
-def test_provider_info_matches_the_hook_class(index: int, expected: type, default: str, attr: str) -> None:
-    conn_type = get_provider_info()["connection-types"][index]
+    conn_type = info["connection-types"][index]
+    assert conn_type["connection-type"] == name == hook_class.conn_type
+    assert conn_type["hook-class-name"] == f"airflow_provider_flinksp.hooks.{hook_class.__name__}"
     module_name, _, class_name = conn_type["hook-class-name"].rpartition(".")
-    hook_class = getattr(importlib.import_module(module_name), class_name)
-    assert hook_class is expected
-    assert hook_class.conn_type == conn_type["connection-type"]
+    assert getattr(importlib.import_module(module_name), class_name) is hook_class
     assert hook_class.hook_name == conn_type["hook-name"]
-    assert hook_class.default_conn_name == default
-    assert hook_class.conn_name_attr == attr
+    assert (hook_class.default_conn_name, hook_class.conn_name_attr) == (default, attr)
+    form = conn_type["ui-field-behaviour"]
+    assert form["hidden-fields"] == hidden  # the flink form keeps the login (basic auth)
+    assert form["placeholders"]["host"].startswith(scheme)
+    assert set(json.loads(form["placeholders"]["extra"])) == extras
+
+
+def test_lakesail_form_labels_and_a_valid_placeholder_extra() -> None:
+    lakesail, flink = (
+        conn_type["ui-field-behaviour"] for conn_type in get_provider_info()["connection-types"]
+    )
+    for field, default_label in (("host", "Host"), ("password", "Password")):
+        assert lakesail["relabeling"][field]
+        assert lakesail["relabeling"][field] != default_label
+    assert lakesail["placeholders"]["password"]
+    settings_for(extra=json.loads(lakesail["placeholders"]["extra"]))  # the placeholder is a valid extra
+    assert flink["relabeling"]["host"] == "REST URL"
 
 
 @pytest.mark.parametrize(
-    ("section", "expected_class"),
+    ("section", "classes"),
     [
-        ("hooks", "LakeSailHook"),
-        ("sensors", "LakeSailSavepointSensor"),
-        ("operators", "LakeSailLatestSavepointOperator"),
-        ("operators", "LakeSailTriggerSavepointOperator"),
-        ("triggers", "LakeSailSavepointTrigger"),
-        ("hooks", "FlinkRestHook"),
-        ("sensors", "FlinkSavepointSensor"),
-        ("operators", "FlinkTriggerSavepointOperator"),
-        ("operators", "FlinkLatestSavepointOperator"),
-        ("operators", "FlinkRunJarOperator"),
-        ("triggers", "FlinkSavepointTrigger"),
+        ("hooks", ["LakeSailHook", "FlinkRestHook"]),
+        ("sensors", ["LakeSailSavepointSensor", "FlinkSavepointSensor"]),
+        ("triggers", ["LakeSailSavepointTrigger", "FlinkSavepointTrigger"]),
+        ("operators", ["LakeSailLatestSavepointOperator", "LakeSailTriggerSavepointOperator"]),
+        ("operators", ["FlinkTriggerSavepointOperator", "FlinkLatestSavepointOperator"]),
+        ("operators", ["FlinkRunJarOperator"]),
     ],
 )
-def test_provider_info_modules_import(section: str, expected_class: str) -> None:
+def test_provider_info_modules_import(section: str, classes: list[str]) -> None:
     entries = get_provider_info()[section]
     modules = [importlib.import_module(name) for entry in entries for name in entry["python-modules"]]
-    assert modules
-    assert any(hasattr(module, expected_class) for module in modules)
+    for expected_class in classes:
+        assert any(hasattr(module, expected_class) for module in modules), expected_class
 
 
 def test_provider_info_validates_against_airflows_schema() -> None:
@@ -548,30 +425,3 @@ def test_task_sdk_providers_manager_lists_the_hook() -> None:
     hook_info = ProvidersManagerTaskRuntime().hooks.get("lakesail")
     assert hook_info is not None
     assert hook_info.hook_class_name == "airflow_provider_flinksp.hooks.LakeSailHook"
-
-
-@pytest.mark.parametrize("schema", ["lakesail", "ftp", "api/v2"])
-def test_schema_that_is_not_a_scheme_is_an_error(schema: str) -> None:
-    """A URI's path lands in the schema field; a path prefix written that way must not vanish silently."""
-    with pytest.raises(LakeSailError, match=r"schema .* is not http or https"):
-        build_base_url("gw.example.com", schema, None, conn_id="x")
-
-
-def test_missing_ca_bundle_is_a_provider_error_on_both_paths(
-    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A CA bundle path that does not exist: a LakeSailError naming 'verify', never a bare OSError."""
-    missing = str(tmp_path / "no-such-ca.pem")
-    conn = {
-        "conn_type": "lakesail",
-        "host": "https://127.0.0.1:9",
-        "password": "tok",
-        "extra": {"verify": missing},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_CA_TEST", json.dumps(conn))
-    with pytest.raises(LakeSailError, match="verify"):
-        LakeSailHook("ca_test", retry_limit=1).list_session_job_savepoints("WS1", "SESS1", "JOB1")
-    with pytest.raises(LakeSailError, match="verify"):
-        asyncio.run(
-            LakeSailHook("ca_test", retry_limit=1).a_list_session_job_savepoints("WS1", "SESS1", "JOB1")
-        )

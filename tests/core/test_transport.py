@@ -1,7 +1,6 @@
-"""The sync transport and the retry policy, unit by unit: requests-mock for what requests does (the
-session, timeouts, its exception types), FakeLakeSail where the TCP connection matters. What both
-wires share (statuses, bodies, redirects, Retry-After) is tested on both in tests/lakesail/test_hook.py.
-"""
+"""The sync transport and the retry policy: requests-mock for what requests does (timeouts, its
+exception types), FakeLakeSail where the TCP connection matters; what both wires share is in
+tests/lakesail/test_hook.py."""
 
 from __future__ import annotations
 
@@ -22,8 +21,6 @@ from airflow_provider_flinksp.testing import FakeLakeSail
 TOKEN = "mock-token-s3cr3t-Q9"
 API = "https://lakesail.test"
 LIST = f"{API}/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1/savepoints"
-JOB = LIST.removesuffix("/savepoints")
-ME = f"{API}/api/org/v1/me"
 IDS = ("WS1", "SESS1", "JOB1")
 EMPTY_LIST = {"pending": [], "completed": []}
 
@@ -59,41 +56,6 @@ def test_bearer_is_not_replaced_by_netrc(
     requests_mock.get(LIST, json=EMPTY_LIST)
     hook.list_session_job_savepoints(*IDS)
     assert requests_mock.request_history[0].headers["Authorization"] == f"Bearer {TOKEN}"
-
-
-def test_test_connection_true_on_me(hook: LakeSailHook, requests_mock: Any) -> None:
-    requests_mock.get(ME, json={"type": "serviceAccount", "id": "SA1", "name": "ci-bot"})
-    ok, message = hook.test_connection()
-    assert ok is True
-    assert "ci-bot" in message
-    assert [(r.method, r.path) for r in requests_mock.request_history] == [("GET", "/api/org/v1/me")]
-    assert requests_mock.request_history[0].headers["Authorization"] == f"Bearer {TOKEN}"
-
-
-def test_one_session_for_every_call(
-    hook: LakeSailHook, requests_mock: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    made: list[requests.Session] = []
-
-    class CountingSession(requests.Session):
-        def __init__(self) -> None:
-            super().__init__()
-            made.append(self)
-
-    monkeypatch.setattr(requests, "Session", CountingSession)
-    requests_mock.get(LIST, json=EMPTY_LIST)
-    requests_mock.post(LIST, status_code=202, json={"triggerType": "MANUAL"})
-    requests_mock.get(JOB, json={"state": "RUNNING"})
-    requests_mock.get(ME, json={"type": "user", "name": "me"})
-    hook.list_session_job_savepoints(*IDS)
-    hook.trigger_session_job_savepoint(*IDS)
-    hook.describe_session_job(*IDS)
-    hook.test_connection()
-    assert hook.get_conn() is hook.get_conn() is made[0]
-    assert len(made) == 1
-    assert requests_mock.call_count == 4
-    hook.close()
-    assert hook.get_conn() is not made[0]
 
 
 @pytest.mark.parametrize(
@@ -151,26 +113,12 @@ def test_tls_errors_are_not_retried(hook: LakeSailHook, requests_mock: Any, wait
     assert requests_mock.call_count == 1
 
 
-def test_backoff_with_real_jitter_stays_in_range(conns: None, requests_mock: Any, waits: list[float]) -> None:
-    requests_mock.get(LIST, status_code=504)
-    with pytest.raises(LakeSailApiError):
-        LakeSailHook("lakesail_mock", retry_limit=6, retry_delay=0.3).list_session_job_savepoints(*IDS)
-    assert len(waits) == 5
-    for n, wait in enumerate(waits, start=1):
-        assert 0.3 * 2 ** (n - 2) <= wait <= 0.3 * 2 ** (n - 1)
-
-
 @pytest.mark.parametrize(
     ("kwargs", "conn_id", "attempts", "first_range"),
     [
         ({}, "lakesail_mock", 3, (0.5, 1.0)),  # defaults: 3 attempts, 1 s
         ({}, "lakesail_extra", 4, (2.5, 5.0)),  # the connection's extra: 4 attempts, 5 s
-        (
-            {"retry_limit": 2, "retry_delay": 0.0},
-            "lakesail_extra",
-            2,
-            (0.0, 0.0),
-        ),  # the task wins, 0 honoured
+        ({"retry_limit": 2, "retry_delay": 0.0}, "lakesail_extra", 2, (0.0, 0.0)),  # the task's, 0 kept
         ({"retry_limit": 1}, "lakesail_extra", 1, None),
         ({"retry_delay": 0.2}, "lakesail_mock", 3, (0.1, 0.2)),
     ],
@@ -194,22 +142,12 @@ def test_task_setting_wins_over_extra_wins_over_default(
     assert (drawn[0] if drawn else None) == first_range
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "name"),
-    [
-        ({"retry_limit": 0}, "retry_limit"),
-        ({"retry_limit": -1}, "retry_limit"),
-        ({"retry_limit": 1.5}, "retry_limit"),
-        ({"retry_limit": True}, "retry_limit"),
-        ({"retry_limit": "3"}, "retry_limit"),
-        ({"retry_delay": -0.1}, "retry_delay"),
-        ({"retry_delay": "1"}, "retry_delay"),
-        ({"retry_delay": float("nan")}, "retry_delay"),
-        ({"timeout": 0}, "timeout"),
-        ({"timeout": -5}, "timeout"),
-        ({"timeout": False}, "timeout"),
-    ],
-)
+BAD_SETTINGS = [("retry_limit", v) for v in (0, -1, 1.5, True, "3")]
+BAD_SETTINGS += [("retry_delay", v) for v in (-0.1, "1", float("nan"))]
+BAD_SETTINGS += [("timeout", v) for v in (0, -5, False)]
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [({name: value}, name) for name, value in BAD_SETTINGS])
 def test_bad_task_settings_rejected_at_construction(kwargs: dict[str, Any], name: str) -> None:
     with pytest.raises(ValueError, match=name):
         LakeSailHook("lakesail_default", **kwargs)
@@ -234,8 +172,9 @@ def test_retry_logs_have_no_token(
     assert hook.settings.base_url in repr(hook.settings)
 
 
-def test_keep_alive_one_tcp_connection_until_closed(fake: FakeLakeSail, lakesail_conn: str) -> None:
+def test_one_session_and_tcp_connection_until_closed(fake: FakeLakeSail, lakesail_conn: str) -> None:
     hook = LakeSailHook(lakesail_conn)
+    session = hook.get_conn()
     nonce = hook.trigger_session_job_savepoint(*IDS).trigger_nonce
     for _ in range(4):
         listing = hook.list_session_job_savepoints(*IDS)
@@ -244,6 +183,8 @@ def test_keep_alive_one_tcp_connection_until_closed(fake: FakeLakeSail, lakesail
     assert listing.find(nonce or "") is not None
     assert fake.count() == 7
     assert fake.connection_count == 1
+    assert hook.get_conn() is session
     hook.close()
+    assert hook.get_conn() is not session
     hook.list_session_job_savepoints(*IDS)
     assert fake.connection_count == 2

@@ -1,17 +1,16 @@
-"""FlinkRestHook on the wire: requests-mock for what is sent, and a small loopback server that
-answers with the responses recorded from Flink 2.3 where real sockets matter (retries after a
-reset, the async twins)."""
+"""FlinkRestHook on the wire: requests-mock for what is sent, loopback servers answering as Flink 2.3
+did (tests/flink/responses) where real sockets matter: resets, the async twins."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 import socket
 import struct
 import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -26,19 +25,12 @@ from airflow_provider_flinksp.exceptions import (
     FlinkError,
     FlinkSavepointFailedError,
 )
-from airflow_provider_flinksp.hooks import FlinkRestHook
+from airflow_provider_flinksp.hooks import FlinkRestHook, aclose_async_clients
+from tests.flink_backend.playback import JOB, STATUS, TRIGGER, Playback, recorded
 
-RESPONSES = Path(__file__).resolve().parents[1] / "flink" / "responses"
 API = "http://flink.test:8081"
-JOB = "b37ae5e926a0538d3e66035faac91c07"
-TRIGGER = "0123456789abcdef0123456789abcdef"
 TOKEN = "flink-gateway-token-Zq81"
 HEX32 = re.compile(r"[0-9a-f]{32}")
-
-
-def recorded(name: str) -> tuple[int, Any]:
-    data = json.loads((RESPONSES / f"{name}.json").read_text(encoding="utf-8"))
-    return int(data["status"]), data["body"]
 
 
 def set_conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, host: str, **fields: Any) -> str:
@@ -64,7 +56,7 @@ def hook(monkeypatch: pytest.MonkeyPatch, waits: list[float]) -> FlinkRestHook:
 # ---------------------------------------------------------------------------- what is sent
 
 
-def test_trigger_always_sends_a_client_trigger_id_and_the_connection_directory(
+def test_trigger_and_stop_send_a_client_trigger_id_and_the_connection_directory(
     hook: FlinkRestHook, requests_mock: Any
 ) -> None:
     def answer(request: Any, context: Any) -> dict[str, str]:
@@ -82,9 +74,6 @@ def test_trigger_always_sends_a_client_trigger_id_and_the_connection_directory(
         {"cancel-job": False, "triggerId": second, "target-directory": "file:///elsewhere"},
     ]
     assert hook.trigger_savepoint(JOB, trigger_id=TRIGGER) == TRIGGER
-
-
-def test_stop_with_savepoint_uses_the_stop_endpoint(hook: FlinkRestHook, requests_mock: Any) -> None:
     requests_mock.post(f"{API}/jobs/{JOB}/stop", status_code=202, json={"request-id": TRIGGER})
     assert hook.trigger_savepoint(JOB, stop=True, drain=True, trigger_id=TRIGGER) == TRIGGER
     assert requests_mock.last_request.json() == {
@@ -180,13 +169,21 @@ def test_bad_savepoint_dir_extra(monkeypatch: pytest.MonkeyPatch) -> None:
 # ---------------------------------------------------------------------------- answers
 
 
-def test_get_savepoint(hook: FlinkRestHook, requests_mock: Any) -> None:
-    url = f"{API}/jobs/{JOB}/savepoints/{TRIGGER}"
-    answers = [recorded(n) for n in ("savepoint_status_in_progress", "savepoint_status_completed")]
-    requests_mock.get(url, [{"status_code": s, "json": b} for s, b in answers])
-    assert hook.get_savepoint(JOB, TRIGGER) is None
-    done = hook.get_savepoint(JOB, TRIGGER)
-    assert done == Savepoint("MANUAL", location=answers[1][1]["operation"]["location"], trigger_nonce=TRIGGER)
+@pytest.mark.parametrize("wire", ["sync", "async"])
+def test_get_savepoint(flink: Playback, wire: str) -> None:
+    completed = recorded("savepoint_status_completed")
+    flink.answers[STATUS] = [recorded("savepoint_status_in_progress"), completed]
+    hook = FlinkRestHook()
+
+    async def twice() -> list[Any]:
+        try:
+            return [await hook.a_get_savepoint(JOB, TRIGGER) for _ in range(2)]
+        finally:
+            await aclose_async_clients()
+
+    got = [hook.get_savepoint(JOB, TRIGGER) for _ in range(2)] if wire == "sync" else asyncio.run(twice())
+    location = completed[1]["operation"]["location"]
+    assert got == [None, Savepoint("MANUAL", location=location, trigger_nonce=TRIGGER)]
 
 
 def test_failed_savepoint_raises_with_flinks_reason_and_no_token(
@@ -206,20 +203,6 @@ def test_failed_savepoint_raises_with_flinks_reason_and_no_token(
     assert "IOException: token *** echoed; Failed to create savepoint directory" in message
     assert TOKEN not in message
     assert TOKEN[:8] not in message
-
-
-def test_error_status_names_flinks_reason(
-    hook: FlinkRestHook, requests_mock: Any, waits: list[float]
-) -> None:
-    status, body = recorded("error_unknown_trigger")
-    requests_mock.get(f"{API}/jobs/{JOB}/savepoints/{TRIGGER}", status_code=status, json=body)
-    with pytest.raises(FlinkApiError) as info:
-        hook.get_savepoint(JOB, TRIGGER)
-    assert info.value.status_code == 404
-    assert "There is no savepoint operation with triggerId=" in str(info.value)
-    assert "\tat" not in str(info.value)
-    assert requests_mock.call_count == 1
-    assert waits == []
 
 
 def test_test_connection(hook: FlinkRestHook, requests_mock: Any) -> None:
@@ -262,97 +245,52 @@ def test_run_jar_post_not_retried_on_500(hook: FlinkRestHook, requests_mock: Any
     assert waits == []
 
 
-class ResettingFlink:
-    """A loopback server in front of nothing: it reads each request whole, resets the connection
-    after the first POST (Flink acted on it, the answer is lost), and answers the rest as Flink
-    does: the trigger ID in the body is the operation's key, so a repeat is the same savepoint."""
-
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.requests: list[tuple[str, str, dict[str, Any]]] = []
-        self.operations: dict[str, int] = {}  # trigger ID -> how many times Flink saw it
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            with conn:
-                self._handle(conn)
-
-    def _handle(self, conn: socket.socket) -> None:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1)) if b"ength" in head else 0  # type: ignore[union-attr]
-        while len(body) < length:
-            body += conn.recv(65536)
-        method, path = head.split(b" ")[:2]
-        payload = json.loads(body) if body else {}
-        self.requests.append((method.decode(), path.decode(), payload))
-        if method == b"POST":
-            trigger = payload.get("triggerId", "")
-            self.operations[trigger] = self.operations.get(trigger, 0) + 1
-            if len(self.requests) == 1:  # acted on, then the connection is reset: no answer
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                return
-            answer = json.dumps({"request-id": trigger}).encode()
-            status = b"202 Accepted"
-        else:
-            answer = json.dumps(recorded("savepoint_status_completed")[1]).encode()
-            status = b"200 OK"
-        conn.sendall(
-            b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\nConnection: close\r\n"
-            b"Content-Length: " + str(len(answer)).encode() + b"\r\n\r\n" + answer
-        )
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.listener.shutdown(socket.SHUT_RDWR)
-        self.listener.close()
-        self.thread.join(timeout=5)
-
-
 @pytest.fixture
-def resetting() -> Iterator[ResettingFlink]:
-    server = ResettingFlink()
-    yield server
-    server.close()
+def resetting() -> Iterator[SimpleNamespace]:
+    """Resets the connection after the first POST (acted on, answer lost), then answers as Flink."""
+    seen = SimpleNamespace(requests=[], operations={})
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.requests.append(("POST", self.path))
+            trigger = payload.get("triggerId", "")
+            seen.operations[trigger] = seen.operations.get(trigger, 0) + 1
+            if len(seen.requests) == 1:  # acted on, then reset: no answer
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                return
+            data = json.dumps({"request-id": trigger}).encode()
+            self.send_response(202)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    seen.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield seen
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
 
 
 def test_trigger_retried_after_a_reset_takes_one_savepoint(
-    resetting: ResettingFlink, monkeypatch: pytest.MonkeyPatch, waits: list[float]
+    resetting: SimpleNamespace, monkeypatch: pytest.MonkeyPatch, waits: list[float]
 ) -> None:
     hook = FlinkRestHook(set_conn(monkeypatch, "flink_reset", resetting.url))
     trigger = hook.trigger_savepoint(JOB, target_directory="file:///sp")
-    assert [(m, p) for m, p, _ in resetting.requests] == [("POST", f"/jobs/{JOB}/savepoints")] * 2
+    assert resetting.requests == [("POST", f"/jobs/{JOB}/savepoints")] * 2
     assert resetting.operations == {trigger: 2}  # one operation key, sent twice: one savepoint
     assert len(waits) == 1
 
 
-def test_async_twins_read_the_recorded_answers(
-    resetting: ResettingFlink, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    hook = FlinkRestHook(set_conn(monkeypatch, "flink_async", resetting.url))
-    savepoint = asyncio.run(hook.a_get_savepoint(JOB, TRIGGER))
-    assert savepoint is not None
-    assert savepoint.location == recorded("savepoint_status_completed")[1]["operation"]["location"]
-    assert savepoint.trigger_nonce == TRIGGER
-
-
 def test_run_jar_not_retried_after_a_reset(
-    resetting: ResettingFlink, monkeypatch: pytest.MonkeyPatch, waits: list[float]
+    resetting: SimpleNamespace, monkeypatch: pytest.MonkeyPatch, waits: list[float]
 ) -> None:
     hook = FlinkRestHook(set_conn(monkeypatch, "flink_reset2", resetting.url))
     with pytest.raises(FlinkConnectionError, match="connection broken"):
