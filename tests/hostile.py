@@ -23,17 +23,9 @@ _JOB = re.compile(r"/jobs/([A-Z0-9]+)(/savepoints)?$")
 
 @dataclass
 class Request:
-    """One request as the server read it.
-
-    :param method: the method
-    :param target: the request target as sent (absolute URI or host:port through a proxy)
-    :param path: the path in origin form
-    :param headers: header names lower-cased (the last value wins)
-    :param head: the raw request head
-    :param body: the body
-    :param conn: the number of the connection it came on (0 first)
-    :param seq: the server's request number (1 first)
-    """
+    """One request as read: ``target`` as sent, ``path`` in origin form, ``headers`` with lower-case
+    names (the last value wins), ``head`` raw; ``conn`` its connection's number (0 first), ``seq``
+    the server's request number (1 first)."""
 
     method: str
     target: str
@@ -189,12 +181,9 @@ class HostileServer:
         self._acceptor.start()
 
     def _accept(self) -> None:
-        self._listener.settimeout(0.1)
-        while not self.stopping.is_set():
+        while True:
             try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
+                sock, _ = self._listener.accept()  # stop() wakes it with a shutdown
             except OSError:
                 return
             with self._lock:
@@ -225,17 +214,11 @@ class HostileServer:
         with self._lock:
             return [r for r in self._requests if method in (None, r.method) and job in (None, r.job)]
 
-    @property
-    def open_connections(self) -> int:
-        """Accepted connections not yet closed."""
-        with self._lock:
-            return sum(1 for sock in self._socks if sock.fileno() != -1)
-
     def stop(self) -> None:
         """Stop accepting, cut every connection and join the threads."""
         self.stopping.set()
         with contextlib.suppress(OSError):
-            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() at once
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
         self._acceptor.join(2)
         with self._lock:
@@ -248,26 +231,19 @@ class HostileServer:
 
 
 def proxy_script(conn: Conn) -> None:
-    """A forward (absolute URI) and CONNECT proxy to 127.0.0.1; the server records each connection's
-    first request head."""
+    """A forward (absolute URI) and CONNECT proxy to 127.0.0.1 (its server records what reaches it)."""
     if (request := conn.read_request()) is None:
         return
-    if request.method == "CONNECT":
-        host, _, port = request.target.rpartition(":")
-        to_send = bytes(conn.buffer)
-    else:
-        split = urlsplit(request.target)
-        host, port = split.hostname or "", str(split.port or 80)
-        first, _, rest = request.head.partition(b"\r\n")
-        to_send = first.replace(request.target.encode(), request.path.encode(), 1) + b"\r\n" + rest
-        to_send += b"\r\n\r\n" + request.body + bytes(conn.buffer)
-    if host.strip("[]") not in ("127.0.0.1", "localhost"):
+    tunnel = request.method == "CONNECT"
+    origin = urlsplit(f"//{request.target}" if tunnel else request.target)
+    if origin.hostname not in ("127.0.0.1", "localhost"):
         conn.send(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
         return
-    with socket.create_connection(("127.0.0.1", int(port)), timeout=5) as upstream:
-        if request.method == "CONNECT":
+    to_send = b"" if tunnel else request.head + b"\r\n\r\n" + request.body  # the origin reads absolute URIs
+    with socket.create_connection(("127.0.0.1", origin.port or 80), timeout=5) as upstream:
+        if tunnel:
             conn.send(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        upstream.sendall(to_send)
+        upstream.sendall(to_send + bytes(conn.buffer))
         with selectors.DefaultSelector() as selector:
             selector.register(conn.sock, selectors.EVENT_READ, upstream)
             selector.register(upstream, selectors.EVENT_READ, conn.sock)
