@@ -243,25 +243,20 @@ def test_next_call_gets_its_own_answer(path: str, case: str, op: str, hostile: A
 # -- time -------------------------------------------------------------------------------------------
 
 
-def _slow_close_delimited(conn: Conn, request: Request) -> None:
-    conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n")
-    conn.send(b'{"pending": [], "completed": []}')  # JSON so far; the whole body is not
-    conn.trickle(b" " * 6)
-    conn.send(b"not JSON")
-
-
-_PAD = b"X-Pad: " + b"p" * 40 + b"\r\n"
-#: name -> (what the server writes, a byte every 0.25 s at the end, the error the call ends in)
-SLOW_CASES: dict[str, tuple[Callable[[Conn, Request], object], type[LakeSailError]]] = {
-    "trickled-head": (
-        lambda c, r: c.trickle(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + _PAD * 4),
-        LakeSailConnectionError,
-    ),
+_OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+_CUT = (
+    _OK + b'Connection: close\r\n\r\n{"pending": [], "completed": []}'
+)  # JSON so far; the whole body is not
+#: name -> (sent at once, then sent a byte every 0.25 s, then sent, the error the call ends in)
+SLOW_CASES: dict[str, tuple[bytes, bytes, bytes, type[LakeSailError]]] = {
+    "trickled-head": (b"", _OK + (b"X-Pad: " + b"p" * 40 + b"\r\n") * 4, b"", LakeSailConnectionError),
     "trickled-body": (
-        lambda c, r: c.send(b"HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n") and c.trickle(b" " * 200),
+        b"HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n",
+        b" " * 200,
+        b"",
         LakeSailConnectionError,
     ),
-    "close-delimited-body-cut": (_slow_close_delimited, LakeSailError),
+    "close-delimited-body-cut": (_CUT, b" " * 6, b"not JSON", LakeSailError),
 }
 
 
@@ -269,8 +264,10 @@ SLOW_CASES: dict[str, tuple[Callable[[Conn, Request], object], type[LakeSailErro
 def test_trickle_meets_the_deadline(path: str, case: str, hostile: Any) -> None:
     """With timeout=1 a trickling answer ends in an error in about 1 s (a deadline for the whole
     request); a close-delimited body still arriving at the deadline is not parsed as it stands."""
-    write, kind = SLOW_CASES[case]
-    hostile(first_then(write, close=True))
+    sent, trickled, then, kind = SLOW_CASES[case]
+    hostile(
+        first_then(lambda conn, req: conn.send(sent) and conn.trickle(trickled) and conn.send(then), True)
+    )
     outcome = call_once(path, retry_limit=1, timeout=1.0)
     assert outcome.seconds < 2.0, f"timeout=1 but the call took {outcome.seconds:.2f} s ({outcome})"
     assert_error(outcome, kind)
@@ -374,36 +371,23 @@ def _many(token: str) -> str:
     return "".join(f"{'.' * (k % 47)}Bearer {token} " for k in range(0, 1400, 7))
 
 
-#: name -> (status, content type, the body for a token)
-ECHOES: dict[str, tuple[int, str, Callable[[str], str]]] = {
-    "header-echo-text": (200, "text/plain", lambda t: f"Authorization: Bearer {t}\r\nAccept: */*\r\n"),
-    "prefix-30-echo": (200, "text/plain", lambda t: f"Authorization: Bearer {t[:30]}..."),
-    "starts-with-token": (200, "text/plain", lambda t: f"{t} is not a valid request"),
+TEXT, JSON = "text/plain", "application/json"
+#: name -> (status, content type, the body for a token: text, or an object sent as JSON)
+ECHOES: dict[str, tuple[int, str, Callable[[str], Any]]] = {
+    "header-echo-text": (200, TEXT, lambda t: f"Authorization: Bearer {t}\r\nAccept: */*\r\n"),
+    "prefix-30-echo": (200, TEXT, lambda t: f"Authorization: Bearer {t[:30]}..."),
+    "starts-with-token": (200, TEXT, lambda t: f"{t} is not a valid request"),
     "html-echo": (200, "text/html", lambda t: f"<html><body><pre>Authorization: Bearer {t}</pre>"),
     "json-timestamp": (
         200,
-        "application/json",
-        lambda t: json.dumps(
-            {"pending": [], "completed": [{"triggerType": "MANUAL", "triggeredAt": "x" * 30 + t}]}
-        ),
+        JSON,
+        lambda t: {"pending": [], "completed": [{"triggerType": "MANUAL", "triggeredAt": "x" * 30 + t}]},
     ),
-    "json-wrong-shape": (
-        200,
-        "application/json",
-        lambda t: json.dumps({"pending": f"Bearer {t}", "echo": [t]}),
-    ),
-    "text-many-offsets": (200, "text/plain", _many),
-    "401-message-many-offsets": (401, "application/json", lambda t: json.dumps({"message": _many(t)})),
-    "503-retried-message": (
-        503,
-        "application/json",
-        lambda t: json.dumps({"message": f"busy, {t}: " + _many(t)}),
-    ),
-    "400-message-5-mb": (
-        400,
-        "application/json",
-        lambda t: json.dumps({"message": "bad request " + "m" * 5_000_000}),
-    ),
+    "json-wrong-shape": (200, JSON, lambda t: {"pending": f"Bearer {t}", "echo": [t]}),
+    "text-many-offsets": (200, TEXT, _many),
+    "401-message-many-offsets": (401, JSON, lambda t: {"message": _many(t)}),
+    "503-retried-message": (503, JSON, lambda t: {"message": f"busy, {t}: " + _many(t)}),
+    "400-message-5-mb": (400, JSON, lambda t: {"message": "bad request " + "m" * 5_000_000}),
 }
 
 
@@ -448,20 +432,18 @@ def test_echoed_token_not_shown_even_in_part(
     capfd: pytest.CaptureFixture[str],
     no_masking: None,
 ) -> None:
-    """A server echoing the Authorization header (whole, in part, at many offsets) or sending a 5 MB
-    message: no 6 characters of the token in the exception (text, repr, traceback) or the logs, and
-    an exception text under 1,000 characters."""
+    """A server echoing the token (whole, in part, at many offsets) or a 5 MB message: no 6 characters of
+    it in the exception (text, repr, traceback) or the logs, and an exception text under 1,000 characters."""
     status, ctype, body = ECHOES[echo]
     token = new_token()
-    answer = http_response(status, body(token).encode(), [("Content-Type", ctype)])
+    text = body(token) if ctype != JSON else json.dumps(body(token))
+    answer = http_response(status, text.encode(), [("Content-Type", ctype)])
     hostile(lambda conn: conn.serve(lambda req: answer), token=token)
     with caplog.at_level(logging.DEBUG):
         outcome = call_once(path, retry_limit=2)
     out, err = capfd.readouterr()
     assert_error(outcome, LakeSailApiError if status >= 400 else LakeSailError)
-    assert not (leaked := _leaks(token, _exception_text(outcome.error))), (
-        f"{leaked} in the exception: {outcome}"
-    )
+    assert not (leaked := _leaks(token, _exception_text(outcome.error))), f"{leaked} in the exception"
     assert not (leaked := _leaks(token, "\n".join((caplog.text, out, err)))), f"{leaked} in the logs"
     assert len(str(outcome.error)) < 1000, f"an exception text of {len(str(outcome.error))} characters"
     assert len(repr(outcome.error)) < 1200, f"an exception repr of {len(repr(outcome.error))} characters"
@@ -505,6 +487,7 @@ def test_garbage_retry_after(path: str, value: str, status: int, hostile: Any) -
 
 # -- transport policy: proxies and CAs --------------------------------------------------------------
 
+#: name -> NO_PROXY (an http origin; the last, an https one)
 NO_PROXY = {
     "unset": None,
     "star": "*",
@@ -513,16 +496,26 @@ NO_PROXY = {
     "localhost": "localhost",
     "ip-and-port": "127.0.0.1:{port}",
     "other-domain": ".example.com",
+    "unset-https-origin": None,
 }
 
 
 @pytest.mark.parametrize("no_proxy", NO_PROXY)
-def test_no_proxy_decision_is_requests_decision(
-    path: str, no_proxy: str, hostile: Any, proxy: HostileServer, monkeypatch: pytest.MonkeyPatch
+def test_proxy_decision_is_requests_decision(
+    path: str,
+    no_proxy: str,
+    hostile: Any,
+    proxy: HostileServer,
+    tls: TlsFiles,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """HTTP(S)_PROXY set: each path goes direct exactly when ``requests.utils.should_bypass_proxies``
-    says so, for every NO_PROXY form."""
-    server = hostile()
+    says so, for every NO_PROXY form; an https origin is reached through a CONNECT tunnel, and the
+    proxy never sees the token."""
+    token, https = new_token(), no_proxy.endswith("https-origin")
+    server = (
+        hostile(tls=tls.server_context(), verify=str(tls.ca), token=token) if https else hostile(token=token)
+    )
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
     monkeypatch.setenv("HTTPS_PROXY", proxy.url)
     if (value := NO_PROXY[no_proxy]) is not None:
@@ -532,20 +525,9 @@ def test_no_proxy_decision_is_requests_decision(
     assert_own(call_once(path), "J1")
     want, went = ("direct" if direct else "proxy"), ("proxy" if proxy.received() else "direct")
     assert want == went, f"NO_PROXY={value!r}: requests goes {want}, this path went {went}"
-    assert [r.target for r in proxy.received()] == ([] if direct else [url])
-
-
-def test_https_through_proxy_keeps_the_token_from_the_proxy(
-    path: str, hostile: Any, proxy: HostileServer, tls: TlsFiles, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """An https origin through a proxy: a CONNECT tunnel, and the proxy never sees the token."""
-    token = new_token()
-    server = hostile(tls=tls.server_context(), token=token, verify=str(tls.ca))
-    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
-    monkeypatch.setenv("HTTP_PROXY", proxy.url)
-    assert_own(call_once(path), "J1")
-    assert proxy.received(), "the request did not go through the proxy"
-    for record in proxy.received():
+    proxied = [f"127.0.0.1:{server.port}" if https else url]
+    assert [r.target for r in proxy.received()] == ([] if direct else proxied)
+    for record in proxy.received() if https else []:
         assert record.method == "CONNECT", f"{record.method} {record.target} sent to the proxy"
         assert "authorization" not in record.headers
         assert not _leaks(token, record.head.decode("latin-1")), "token parts sent to the proxy"
