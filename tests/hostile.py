@@ -1,7 +1,5 @@
-"""A hostile HTTP server on 127.0.0.1: raw sockets, a *script* (a callable taking a :class:`Conn`)
-per connection, every request read recorded. Good answers name their request with a savepoint
-``location`` of ``s3://real/<job>/<seq>``; forged ones (never anyone's answer) ``s3://forged/<job>/0``.
-"""
+"""A hostile HTTP server on 127.0.0.1: raw sockets, a *script* per connection, every request recorded.
+Good answers carry the location ``s3://real/<job>/<seq>``; forged ones (nobody's) ``s3://forged/<job>/0``."""
 
 from __future__ import annotations
 
@@ -58,10 +56,9 @@ def real_body(request: Request) -> tuple[int, bytes]:
         return 404, b'{"message": "no such path"}'
     if not request.path.endswith("/savepoints"):
         return 200, json.dumps({"id": job, "state": "RUNNING", "name": location}).encode()
+    savepoint = {"triggerType": "MANUAL", "location": location}
     if request.method == "POST":
-        return 202, json.dumps(
-            {"triggerType": "MANUAL", "triggerNonce": f"n{seq}", "location": location}
-        ).encode()
+        return 202, json.dumps({**savepoint, "triggerNonce": f"n{seq}"}).encode()
     return 200, savepoint_list(location)
 
 
@@ -135,12 +132,8 @@ class Conn:
     def trickle(self, data: bytes, interval: float = 0.25, limit: float = 2.6) -> bool:
         """Write one byte every ``interval`` s for at most ``limit`` s; True when all was sent."""
         end = time.monotonic() + limit
-        for i in range(len(data)):
-            if (
-                time.monotonic() > end
-                or self.server.stopping.wait(interval)
-                or not self.send(data[i : i + 1])
-            ):
+        for byte in (data[i : i + 1] for i in range(len(data))):
+            if time.monotonic() > end or self.server.stopping.wait(interval) or not self.send(byte):
                 return False
         return True
 
@@ -161,19 +154,15 @@ Script = Callable[[Conn], None]
 
 
 class HostileServer:
-    """A scripted HTTP(S) server on 127.0.0.1: each connection runs ``script`` in its own thread.
-
-    :param script: what to do with each connection (default: answer well, keep-alive)
-    :param tls: a server TLS context for HTTPS
-    """
+    """An HTTP(S) server on 127.0.0.1 (HTTPS with a ``tls`` context) running ``script`` (default: good
+    keep-alive answers) for each connection in its own thread."""
 
     def __init__(self, script: Script = Conn.serve, *, tls: ssl.SSLContext | None = None) -> None:
         self.script, self.tls = script, tls
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._requests: list[Request] = []
-        self._socks: list[socket.socket] = []
-        self._threads: list[threading.Thread] = []
+        self._conns: list[tuple[socket.socket, threading.Thread]] = []
         self._listener = socket.create_server(("127.0.0.1", 0), backlog=128)
         self.port: int = self._listener.getsockname()[1]
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
@@ -187,9 +176,8 @@ class HostileServer:
             except OSError:
                 return
             with self._lock:
-                thread = threading.Thread(target=self._run, args=(sock, len(self._socks)), daemon=True)
-                self._socks.append(sock)
-                self._threads.append(thread)
+                thread = threading.Thread(target=self._run, args=(sock, len(self._conns)), daemon=True)
+                self._conns.append((sock, thread))
             thread.start()
 
     def _run(self, sock: socket.socket, index: int) -> None:
@@ -222,11 +210,11 @@ class HostileServer:
         self._listener.close()
         self._acceptor.join(2)
         with self._lock:
-            socks, threads = list(self._socks), list(self._threads)
-        for sock in socks:
+            conns = list(self._conns)
+        for sock, _ in conns:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-        for thread in threads:
+        for _, thread in conns:
             thread.join(2)
 
 

@@ -57,12 +57,8 @@ def _chunked(body: bytes, rng: random.Random, end: bool = True) -> bytes:
 
 
 def fuzz_response(seed: int, case: int, next_job: str) -> tuple[bytes, str, str]:
-    """One fuzzed answer: (the bytes, how the server ends: ``close``/``reset``/``serve``, a description).
-
-    :param seed: the run's seed
-    :param case: the case number
-    :param next_job: the job of the follow-up request (forged answers name it)
-    """
+    """Case ``case`` of run ``seed``: (the bytes, how the server ends: ``close``/``reset``/``serve``, a
+    description); a forged answer appended names ``next_job``, the follow-up request's job."""
     rng = random.Random(seed * 1_000_003 + case)
     status = rng.choice(_GOOD + _BAD)
     body = _body(rng, case)
@@ -70,7 +66,7 @@ def fuzz_response(seed: int, case: int, next_job: str) -> tuple[bytes, str, str]
     notes: list[str] = []
     encoding = rng.random()
     if encoding < 0.12:
-        body = gzip.compress(body)
+        body = gzip.compress(body, mtime=0)
         headers.append(b"Content-Encoding: gzip")
         notes.append("gzip")
     elif encoding < 0.18:
@@ -78,31 +74,22 @@ def fuzz_response(seed: int, case: int, next_job: str) -> tuple[bytes, str, str]
         notes.append("bad-encoding")
     framing = rng.choice(_FRAMINGS)
     notes.append(framing)
-    n = len(body)
-    if framing == "cl-exact":
-        headers.append(f"Content-Length: {n}".encode())
-    elif framing == "cl-short":
-        headers.append(f"Content-Length: {max(0, n - rng.randrange(1, 20))}".encode())
-    elif framing == "cl-long":
-        headers.append(f"Content-Length: {n + rng.randrange(1, 500)}".encode())
-    elif framing == "cl-conflict":
-        headers += [f"Content-Length: {n}".encode(), f"Content-Length: {n + rng.randrange(1, 50)}".encode()]
-    elif framing == "cl-twice-same":
-        headers += [f"Content-Length: {n}".encode()] * 2
+    n, chunked = len(body), b"Transfer-Encoding: chunked"
+    if framing in ("cl-exact", "cl-twice-same", "cl-conflict"):
+        headers += [f"Content-Length: {n}".encode()] * (2 if framing == "cl-twice-same" else 1)
+        if framing == "cl-conflict":
+            headers.append(f"Content-Length: {n + rng.randrange(1, 50)}".encode())
+    elif framing in ("cl-short", "cl-long"):
+        change = -rng.randrange(1, 20) if framing == "cl-short" else rng.randrange(1, 500)
+        headers.append(f"Content-Length: {max(0, n + change)}".encode())
     elif framing == "cl-garbage":
         headers.append(b"Content-Length: " + rng.choice(_CL_GARBAGE).encode())
-    elif framing == "chunked":
-        headers.append(b"Transfer-Encoding: chunked")
-        body = _chunked(body, rng)
     elif framing == "chunked-bad-size":
-        headers.append(b"Transfer-Encoding: chunked")
+        headers.append(chunked)
         body = rng.choice([b"zz\r\n", b"-5\r\n", b"ffffffffffffffffffff\r\n", b"5;\x00\r\n"]) + body
-    elif framing == "chunked-no-end":
-        headers.append(b"Transfer-Encoding: chunked")
-        body = _chunked(body, rng, end=False)
-    elif framing == "chunked-and-cl":
-        headers += [b"Transfer-Encoding: chunked", f"Content-Length: {n}".encode()]
-        body = _chunked(body, rng)
+    elif framing.startswith("chunked"):
+        headers += [chunked, f"Content-Length: {n}".encode()] if framing == "chunked-and-cl" else [chunked]
+        body = _chunked(body, rng, end=framing != "chunked-no-end")
     elif framing == "te-unknown":
         headers.append(b"Transfer-Encoding: magic")
     extras = {

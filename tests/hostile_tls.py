@@ -12,14 +12,8 @@ from pathlib import Path
 
 @dataclass
 class TlsFiles:
-    """A throwaway CA and a server certificate for 127.0.0.1 and localhost.
-
-    :param ca: the CA certificate (PEM file)
-    :param ca_dir: a directory holding the CA under its OpenSSL subject hash (for SSL_CERT_DIR)
-    :param cert: the server certificate (PEM)
-    :param key: the server key (PEM)
-    :param other_ca: an unrelated CA (PEM) that does not sign the server
-    """
+    """PEM files: a throwaway CA (also in ``ca_dir`` under its OpenSSL subject hash, for SSL_CERT_DIR),
+    a server certificate and key for 127.0.0.1 and localhost, and an unrelated CA."""
 
     ca: Path
     ca_dir: Path

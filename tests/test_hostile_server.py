@@ -63,14 +63,6 @@ def new_token() -> str:
     return f"lsk-{uuid.uuid4().hex}{uuid.uuid4().hex[:5]}"
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No proxy or CA setting of the machine running the tests leaks in."""
-    for name in _PROXY_ENV + _CA_ENV:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-
-
 @pytest.fixture(params=["sync", "async"])
 def path(request: pytest.FixtureRequest) -> str:
     """The path under test: ``sync`` (requests) or ``async`` (aiohttp)."""
@@ -80,6 +72,9 @@ def path(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def hostile(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., HostileServer]]:
     """Start a hostile server (stopped at the end of the test) and point ``lakesail_default`` at it."""
+    for name in _PROXY_ENV + _CA_ENV:  # no proxy or CA setting of the machine running the tests leaks in
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
     started: list[HostileServer] = []
 
     def start(script: Script = Conn.serve, tls: Any = None, token: str = "", **extra: Any) -> HostileServer:
@@ -94,23 +89,13 @@ def hostile(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., HostileSe
         server.stop()
 
 
-@pytest.fixture
-def proxy() -> Iterator[HostileServer]:
-    """A recording forward and CONNECT proxy."""
-    server = HostileServer(proxy_script)
-    yield server
-    server.stop()
-
-
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     return make_tls(tmp_path_factory.mktemp("tls"))
 
 
 # -- driving the hook -----------------------------------------------------------------------------
-
-
-@dataclass
+@dataclass(repr=False)
 class Outcome:
     """What one hook call gave: a value or an exception (any), and how long it took."""
 
@@ -125,7 +110,7 @@ class Outcome:
             return self.value.completed[-1].location if self.value.completed else None
         return self.value.location if isinstance(self.value, Savepoint) else None
 
-    def __str__(self) -> str:
+    def __repr__(self) -> str:
         if self.error is not None:
             return f"{type(self.error).__name__}: {str(self.error)[:300]} after {self.seconds:.2f} s"
         return f"result {self.marker or repr(self.value)[:200]} after {self.seconds:.2f} s"
@@ -171,8 +156,7 @@ def assert_error(outcome: Outcome, kind: type[BaseException] = LakeSailError) ->
 
 
 def first_then(first: Callable[[Conn, Request], object], close: bool = False) -> Script:
-    """The first request of all gets ``first`` (and its connection is closed if ``close``); every
-    other request a good keep-alive answer."""
+    """The first request of all gets ``first`` (then its connection closes if ``close``), others good ones."""
 
     def script(conn: Conn) -> None:
         while (request := conn.read_request()) is not None:
@@ -187,8 +171,6 @@ def first_then(first: Callable[[Conn, Request], object], close: bool = False) ->
 
 
 # -- a response or a close that is not where it should be ------------------------------------------
-
-
 def _answer_then_408(conn: Conn, request: Request) -> None:
     conn.send(real_answer(request))
     time.sleep(0.1)
@@ -196,9 +178,13 @@ def _answer_then_408(conn: Conn, request: Request) -> None:
 
 
 def _conflicting_lengths(conn: Conn, request: Request) -> None:
-    body, forged = real_body(request)[1], forged_answer("J2")
-    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nContent-Length: {len(body) + len(forged)}\r\n"
-    conn.send(f"{head}Content-Type: application/json\r\n\r\n".encode() + body + forged)
+    body = real_body(request)[1]
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nContent-Length: {len(body) + len(_FORGED)}\r\n"
+    conn.send(f"{head}Content-Type: application/json\r\n\r\n".encode() + body + _FORGED)
+
+
+_FORGED = forged_answer("J2")  # a whole answer for the next call's job, sent with the first call's
+_NO_CONTENT = b"HTTP/1.1 204 No Content\r\n\r\n" + _FORGED
 
 
 #: name -> (the script, the pause before the next call, the hook's retry_limit, what the first call
@@ -206,13 +192,8 @@ def _conflicting_lengths(conn: Conn, request: Request) -> None:
 NEXT_CASES: dict[str, tuple[Script, float, int, type[LakeSailError] | None]] = {
     "unsolicited-408-on-idle": (first_then(_answer_then_408, close=True), 0.4, 2, None),
     "fin-after-keep-alive": (first_then(lambda c, r: c.send(real_answer(r)), close=True), 0.3, 3, None),
-    "appended-response": (first_then(lambda c, r: c.send(real_answer(r) + forged_answer("J2"))), 0, 2, None),
-    "204-with-body": (
-        first_then(lambda c, r: c.send(b"HTTP/1.1 204 No Content\r\n\r\n" + forged_answer("J2"))),
-        0,
-        2,
-        LakeSailResponseError,  # a 2xx without a body
-    ),
+    "appended-response": (first_then(lambda c, r: c.send(real_answer(r) + _FORGED)), 0, 2, None),
+    "204-with-body": (first_then(lambda c, r: c.send(_NO_CONTENT)), 0, 2, LakeSailResponseError),
     "two-content-lengths": (first_then(_conflicting_lengths), 0, 2, LakeSailError),
 }
 
@@ -241,21 +222,13 @@ def test_next_call_gets_its_own_answer(path: str, case: str, op: str, hostile: A
 
 
 # -- time -------------------------------------------------------------------------------------------
-
-
 _OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-_CUT = (
-    _OK + b'Connection: close\r\n\r\n{"pending": [], "completed": []}'
-)  # JSON so far; the whole body is not
+#: a body that ends at the close: JSON so far, but not when whole
+_CUT = _OK + b'Connection: close\r\n\r\n{"pending": [], "completed": []}'
 #: name -> (sent at once, then sent a byte every 0.25 s, then sent, the error the call ends in)
 SLOW_CASES: dict[str, tuple[bytes, bytes, bytes, type[LakeSailError]]] = {
     "trickled-head": (b"", _OK + (b"X-Pad: " + b"p" * 40 + b"\r\n") * 4, b"", LakeSailConnectionError),
-    "trickled-body": (
-        b"HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n",
-        b" " * 200,
-        b"",
-        LakeSailConnectionError,
-    ),
+    "trickled-body": (_OK + b"Content-Length: 200\r\n\r\n", b" " * 200, b"", LakeSailConnectionError),
     "close-delimited-body-cut": (_CUT, b" " * 6, b"not JSON", LakeSailError),
 }
 
@@ -296,8 +269,7 @@ def test_two_jobs_polled_concurrently_get_their_own_lists(path: str, hostile: An
             polls = [asyncio.to_thread(asyncio.run, coroutine) for coroutine in polls]
         return await asyncio.gather(*polls)
 
-    results = dict(zip(["J1", "J2"], asyncio.run(both()), strict=True))
-    for job, outcomes in results.items():
+    for job, outcomes in zip(["J1", "J2"], asyncio.run(both()), strict=True):
         for i, outcome in enumerate(outcomes):
             assert_own(outcome, job, f"{job} poll {i}")
 
@@ -325,8 +297,6 @@ def test_forty_asyncio_runs_leave_no_descriptors(path: str, hostile: Any) -> Non
 
 
 # -- bodies ---------------------------------------------------------------------------------------
-
-
 @functools.cache
 def _gzip_bomb() -> bytes:
     """128 MiB of zeros, gzip-compressed to about 128 KiB."""
@@ -336,8 +306,8 @@ def _gzip_bomb() -> bytes:
 
 
 def _gzipped(req: Request) -> bytes:
-    status, body = (200, _gzip_bomb()) if req.job == "BOMB" else real_body(req)
-    body = body if req.job == "BOMB" else gzip.compress(body)
+    status, body = real_body(req)
+    body = _gzip_bomb() if req.job == "BOMB" else gzip.compress(body)
     return http_response(status, body, [("Content-Type", "application/json"), ("Content-Encoding", "gzip")])
 
 
@@ -423,14 +393,10 @@ def _exception_text(exc: BaseException) -> str:
     return "\n".join(shown)
 
 
+@pytest.mark.usefixtures("no_masking")
 @pytest.mark.parametrize("echo", ECHOES)
 def test_echoed_token_not_shown_even_in_part(
-    path: str,
-    echo: str,
-    hostile: Any,
-    caplog: pytest.LogCaptureFixture,
-    capfd: pytest.CaptureFixture[str],
-    no_masking: None,
+    path: str, echo: str, hostile: Any, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
     """A server echoing the token (whole, in part, at many offsets) or a 5 MB message: no 6 characters of
     it in the exception (text, repr, traceback) or the logs, and an exception text under 1,000 characters."""
@@ -486,7 +452,6 @@ def test_garbage_retry_after(path: str, value: str, status: int, hostile: Any) -
 
 
 # -- transport policy: proxies and CAs --------------------------------------------------------------
-
 #: name -> NO_PROXY (an http origin; the last, an https one)
 NO_PROXY = {
     "unset": None,
@@ -502,17 +467,13 @@ NO_PROXY = {
 
 @pytest.mark.parametrize("no_proxy", NO_PROXY)
 def test_proxy_decision_is_requests_decision(
-    path: str,
-    no_proxy: str,
-    hostile: Any,
-    proxy: HostileServer,
-    tls: TlsFiles,
-    monkeypatch: pytest.MonkeyPatch,
+    path: str, no_proxy: str, hostile: Any, tls: TlsFiles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """HTTP(S)_PROXY set: each path goes direct exactly when ``requests.utils.should_bypass_proxies``
     says so, for every NO_PROXY form; an https origin is reached through a CONNECT tunnel, and the
     proxy never sees the token."""
     token, https = new_token(), no_proxy.endswith("https-origin")
+    proxy = hostile(proxy_script)  # a recording proxy; the origin's hostile() points the connection on
     server = (
         hostile(tls=tls.server_context(), verify=str(tls.ca), token=token) if https else hostile(token=token)
     )
@@ -564,13 +525,10 @@ def test_ca_environment(
         assert_own(outcome, "J1")
     else:
         assert_error(outcome)
-        assert re.search(r"TLS|SSL|certificate", str(outcome.error), re.I), (
-            f"not a clear TLS error: {outcome}"
-        )
+        assert re.search(r"(?i)TLS|SSL|certificate", str(outcome.error)), f"not a clear TLS error: {outcome}"
 
 
 # -- fuzz -----------------------------------------------------------------------------------------
-
 FUZZ_SEED = int(os.environ.get("HOSTILE_FUZZ_SEED", "9"))
 FUZZ_CASES, FUZZ_BUDGET = 150, 20.0
 
@@ -618,6 +576,5 @@ def test_fuzzed_responses(path: str, hostile: Any) -> None:
 
     failures, done = run(path, scenario, retry_limit=2, timeout=1.0)
     assert done >= 30, f"only {done} fuzz cases in {FUZZ_BUDGET} s"
-    assert not failures, f"{len(failures)} of {done} cases (seed {FUZZ_SEED}) failed:\n" + "\n".join(
-        failures[:12]
-    )
+    shown = "\n".join(failures[:12])
+    assert not failures, f"{len(failures)} of {done} cases (seed {FUZZ_SEED}) failed:\n{shown}"
