@@ -35,8 +35,7 @@ class Request:
     seq: int
 
     @property
-    def job(self) -> str | None:
-        """The job id in the path, if any."""
+    def job(self) -> str | None:  # the job ID in the path, if any
         found = _JOB.search(self.path)
         return found.group(1) if found else None
 

@@ -36,15 +36,13 @@ def make_tls(directory: Path) -> TlsFiles:
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     now = datetime.now(timezone.utc)
-
     Pair = tuple[x509.Certificate, ec.EllipticCurvePrivateKey]
 
     def issue(name: str, issuer: Pair | None = None) -> Pair:
         """A CA certificate (no ``issuer``) or a server certificate signed by ``issuer``; with its key."""
         key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        ca = issuer is None
-        signer = key if issuer is None else issuer[1]
+        ca, signer = issuer is None, key if issuer is None else issuer[1]
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
@@ -54,9 +52,7 @@ def make_tls(directory: Path) -> TlsFiles:
             .not_valid_before(now - timedelta(days=1))
             .not_valid_after(now + timedelta(days=30))
             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(True, False, False, False, False, ca, ca, False, False), critical=True
-            )
+            .add_extension(x509.KeyUsage(True, *[False] * 4, ca, ca, False, False), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         )
         if issuer is not None:

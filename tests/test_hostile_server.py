@@ -64,8 +64,7 @@ def new_token() -> str:
 
 
 @pytest.fixture(params=["sync", "async"])
-def path(request: pytest.FixtureRequest) -> str:
-    """The path under test: ``sync`` (requests) or ``async`` (aiohttp)."""
+def path(request: pytest.FixtureRequest) -> str:  # sync: requests, async: aiohttp
     return request.param  # type: ignore[no-any-return]
 
 
