@@ -1,81 +1,47 @@
-"""Seeded random HTTP responses for the hostile-server fuzz: status lines, header sets and framings
-(Content-Length too short or too long, conflicting, chunked and broken, none), garbage and early
-closes. One case is a pure function of (seed, case), so a failure can be replayed.
-"""
+"""Seeded random HTTP responses for the hostile-server fuzz (status lines, headers, framings, garbage,
+early closes); one case is a pure function of (seed, case), so a failure can be replayed."""
 
 from __future__ import annotations
 
 import gzip
-import json
 import random
 
-from tests.hostile import forged_answer
+from tests.hostile import forged_answer, savepoint_list
 
-#: (status line, whether it is well-formed)
-_STATUS_LINES: list[tuple[bytes, bool]] = [
-    (b"HTTP/1.1 200 OK", True),
-    (b"HTTP/1.1 200 OK", True),
-    (b"HTTP/1.1 200 OK", True),
-    (b"HTTP/1.1 200 OK", True),
-    (b"HTTP/1.1 202 Accepted", True),
-    (b"HTTP/1.0 200 OK", True),
-    (b"HTTP/1.1 200", True),
-    (b"HTTP/1.1 204 No Content", True),
-    (b"HTTP/1.1 304 Not Modified", True),
-    (b"HTTP/1.1 302 Found", True),
-    (b"HTTP/1.1 404 Not Found", True),
-    (b"HTTP/1.1 500 Internal Server Error", True),
-    (b"HTTP/1.1 503 Service Unavailable", True),
-    (b"HTTP/1.1 429 Too Many Requests", True),
-    (b"HTTP/1.1 299 Odd", True),
-    (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK", True),
-    (b"HTTP/1.1 2000 Long", False),
-    (b"HTTP/1.1 abc Nope", False),
-    (b"HTTP/2 200", False),
-    (b"ICY 200 OK", False),
-    (b" HTTP/1.1 200 OK", False),
-    (b"", False),
-    (b"\x00\xff\xfe\x16\x03\x01", False),
-]
-
+#: Status lines (the repeats weigh the choice): the well-formed ones, then the broken ones.
+_GOOD = (
+    [b"HTTP/1.1 200 OK"] * 4
+    + [b"HTTP/1.1 202 Accepted", b"HTTP/1.0 200 OK", b"HTTP/1.1 200", b"HTTP/1.1 204 No Content"]
+    + [b"HTTP/1.1 304 Not Modified", b"HTTP/1.1 302 Found", b"HTTP/1.1 404 Not Found"]
+    + [b"HTTP/1.1 500 Internal Server Error", b"HTTP/1.1 503 Service Unavailable"]
+    + [b"HTTP/1.1 429 Too Many Requests", b"HTTP/1.1 299 Odd"]
+    + [b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK"]
+)
+_BAD = [b"HTTP/1.1 2000 Long", b"HTTP/1.1 abc Nope", b"HTTP/2 200", b"ICY 200 OK", b" HTTP/1.1 200 OK"]
+_BAD += [b"", b"\x00\xff\xfe\x16\x03\x01"]
 #: Framings after which the response is complete however a client reads it (the server may go on).
 _COMPLETE = ("cl-exact", "cl-short", "chunked")
 _FRAMINGS = (
-    *_COMPLETE,
-    *_COMPLETE,
-    "cl-long",
-    "cl-conflict",
-    "cl-twice-same",
-    "cl-garbage",
-    "chunked-bad-size",
-    "chunked-no-end",
-    "chunked-and-cl",
-    "te-unknown",
-    "none",
+    _COMPLETE * 2
+    + ("cl-long", "cl-conflict", "cl-twice-same", "cl-garbage", "chunked-bad-size", "chunked-no-end")
+    + ("chunked-and-cl", "te-unknown", "none")
 )
 _CL_GARBAGE = ("12abc", "-1", "+5", "0x10", " ", "1e3", "99999999999999999999999", "٣")
-_RETRY_AFTER = (
-    "0",
-    "-3",
-    "soon",
-    "Fri, 99999999999999999999 Dec 1999 23:59:59 GMT",
-    "Fri, 31 Dec 1999 23:59:59 GMT",
-)
+_RETRY_AFTER = ("0", "-3", "soon", "Fri, 99999999999999999999 Dec 1999 23:59:59 GMT")
+_RETRY_AFTER += ("Fri, 31 Dec 1999 23:59:59 GMT",)
 
 
 def _body(rng: random.Random, case: int) -> bytes:
-    good = json.dumps(
-        {"pending": [], "completed": [{"triggerType": "MANUAL", "location": f"s3://fuzz/F{case}"}]}
-    )
+    good = savepoint_list(f"s3://fuzz/F{case}")
     kind = rng.randrange(8)
     if kind < 3:
-        return good.encode()
+        return good
     if kind == 3:
         return b'{"message": "fuzzed error"}'
     if kind == 4:
         return bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300)))
     if kind == 5:
-        return good.encode()[: rng.randrange(1, len(good))]
+        return good[: rng.randrange(1, len(good))]
     if kind == 6:
         return rng.choice([b"", b"null", b"[]", b'"x"', b"[" * 3000])
     return b"<html><body>502 Bad Gateway</body></html>"
@@ -91,54 +57,39 @@ def _chunked(body: bytes, rng: random.Random, end: bool = True) -> bytes:
 
 
 def fuzz_response(seed: int, case: int, next_job: str) -> tuple[bytes, str, str]:
-    """One fuzzed answer: (the bytes, how the server ends: ``close``/``reset``/``serve``, a description).
-
-    :param seed: the run's seed
-    :param case: the case number
-    :param next_job: the job of the follow-up request (forged answers name it)
-    """
+    """Case ``case`` of run ``seed``: (the bytes, how the server ends: ``close``/``reset``/``serve``, a
+    description); a forged answer appended names ``next_job``, the follow-up request's job."""
     rng = random.Random(seed * 1_000_003 + case)
-    status, well_formed = rng.choice(_STATUS_LINES)
+    status = rng.choice(_GOOD + _BAD)
     body = _body(rng, case)
     headers: list[bytes] = []
     notes: list[str] = []
     encoding = rng.random()
     if encoding < 0.12:
-        body = gzip.compress(body)
+        body = gzip.compress(body, mtime=0)
         headers.append(b"Content-Encoding: gzip")
         notes.append("gzip")
     elif encoding < 0.18:
-        headers.append(
-            rng.choice([b"Content-Encoding: gzip", b"Content-Encoding: deflate", b"Content-Encoding: br"])
-        )
+        headers.append(b"Content-Encoding: " + rng.choice([b"gzip", b"deflate", b"br"]))
         notes.append("bad-encoding")
     framing = rng.choice(_FRAMINGS)
     notes.append(framing)
-    n = len(body)
-    if framing == "cl-exact":
-        headers.append(f"Content-Length: {n}".encode())
-    elif framing == "cl-short":
-        headers.append(f"Content-Length: {max(0, n - rng.randrange(1, 20))}".encode())
-    elif framing == "cl-long":
-        headers.append(f"Content-Length: {n + rng.randrange(1, 500)}".encode())
-    elif framing == "cl-conflict":
-        headers += [f"Content-Length: {n}".encode(), f"Content-Length: {n + rng.randrange(1, 50)}".encode()]
-    elif framing == "cl-twice-same":
-        headers += [f"Content-Length: {n}".encode()] * 2
+    n, chunked = len(body), b"Transfer-Encoding: chunked"
+    if framing in ("cl-exact", "cl-twice-same", "cl-conflict"):
+        headers += [f"Content-Length: {n}".encode()] * (2 if framing == "cl-twice-same" else 1)
+        if framing == "cl-conflict":
+            headers.append(f"Content-Length: {n + rng.randrange(1, 50)}".encode())
+    elif framing in ("cl-short", "cl-long"):
+        change = -rng.randrange(1, 20) if framing == "cl-short" else rng.randrange(1, 500)
+        headers.append(f"Content-Length: {max(0, n + change)}".encode())
     elif framing == "cl-garbage":
         headers.append(b"Content-Length: " + rng.choice(_CL_GARBAGE).encode())
-    elif framing == "chunked":
-        headers.append(b"Transfer-Encoding: chunked")
-        body = _chunked(body, rng)
     elif framing == "chunked-bad-size":
-        headers.append(b"Transfer-Encoding: chunked")
+        headers.append(chunked)
         body = rng.choice([b"zz\r\n", b"-5\r\n", b"ffffffffffffffffffff\r\n", b"5;\x00\r\n"]) + body
-    elif framing == "chunked-no-end":
-        headers.append(b"Transfer-Encoding: chunked")
-        body = _chunked(body, rng, end=False)
-    elif framing == "chunked-and-cl":
-        headers += [b"Transfer-Encoding: chunked", f"Content-Length: {n}".encode()]
-        body = _chunked(body, rng)
+    elif framing.startswith("chunked"):
+        headers += [chunked, f"Content-Length: {n}".encode()] if framing == "chunked-and-cl" else [chunked]
+        body = _chunked(body, rng, end=framing != "chunked-no-end")
     elif framing == "te-unknown":
         headers.append(b"Transfer-Encoding: magic")
     extras = {
@@ -167,7 +118,7 @@ def fuzz_response(seed: int, case: int, next_job: str) -> tuple[bytes, str, str]
         notes.append("tail=garbage")
     data = status + b"\r\n" + b"".join(line + b"\r\n" for line in headers) + b"\r\n" + body
     end = rng.choice(("close", "close", "reset"))
-    if well_formed and framing in _COMPLETE and rng.random() < 0.5:
+    if status in _GOOD and framing in _COMPLETE and rng.random() < 0.5:
         end = "serve"  # keep serving the connection: a client must not take leftovers as answers
     description = f"{status[:40]!r} {' '.join(notes)} end={end}"
     return data, end, description

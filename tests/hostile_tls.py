@@ -1,5 +1,4 @@
-"""TLS material for the hostile-server tests: a throwaway CA and a server certificate for 127.0.0.1,
-made with ``cryptography`` (which Airflow installs), plus an unrelated CA and a hashed CA directory."""
+"""TLS material for the hostile-server tests, made with ``cryptography`` (which Airflow installs)."""
 
 from __future__ import annotations
 
@@ -13,14 +12,8 @@ from pathlib import Path
 
 @dataclass
 class TlsFiles:
-    """A throwaway CA and a server certificate for 127.0.0.1 and localhost.
-
-    :param ca: the CA certificate (PEM file)
-    :param ca_dir: a directory holding the CA under its OpenSSL subject hash (for SSL_CERT_DIR)
-    :param cert: the server certificate (PEM)
-    :param key: the server key (PEM)
-    :param other_ca: an unrelated CA (PEM) that does not sign the server
-    """
+    """PEM files: a throwaway CA (also in ``ca_dir`` under its OpenSSL subject hash, for SSL_CERT_DIR),
+    a server certificate and key for 127.0.0.1 and localhost, and an unrelated CA."""
 
     ca: Path
     ca_dir: Path
@@ -35,15 +28,6 @@ class TlsFiles:
         return context
 
 
-def _openssl_subject_hash(name_der: bytes) -> str:
-    """OpenSSL's ``X509_NAME_hash`` for a name whose canonical form is its DER content (lower-case
-    ASCII UTF8String values): the first 4 bytes of SHA-1, little-endian."""
-    length_byte = name_der[1]
-    header = 2 if length_byte < 0x80 else 2 + (length_byte & 0x7F)
-    digest = hashlib.sha1(name_der[header:]).digest()
-    return f"{int.from_bytes(digest[:4], 'little'):08x}"
-
-
 def make_tls(directory: Path) -> TlsFiles:
     """Write a CA, a server certificate signed by it, and an unrelated CA into ``directory``."""
     from cryptography import x509
@@ -52,69 +36,51 @@ def make_tls(directory: Path) -> TlsFiles:
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     now = datetime.now(timezone.utc)
+    Pair = tuple[x509.Certificate, ec.EllipticCurvePrivateKey]
 
-    def ca_cert(name: str) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    def issue(name: str, issuer: Pair | None = None) -> Pair:
+        """A CA certificate (no ``issuer``) or a server certificate signed by ``issuer``; with its key."""
         key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        cert = (
+        ca, signer = issuer is None, key if issuer is None else issuer[1]
+        builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
-            .issuer_name(subject)
+            .issuer_name(subject if issuer is None else issuer[0].subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(days=1))
             .not_valid_after(now + timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
-            )
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(True, *[False] * 4, ca, ca, False, False), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256())
         )
-        return cert, key
+        if issuer is not None:
+            san = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            for extension in (
+                x509.SubjectAlternativeName(san),
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()),
+            ):
+                builder = builder.add_extension(extension, critical=False)
+        return builder.sign(signer, hashes.SHA256()), key
 
-    ca, ca_key = ca_cert("hostile-test-ca")
-    other, _ = ca_cert("hostile-other-ca")
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
+    ca = issue("hostile-test-ca")
+    server_cert, server_key = issue("127.0.0.1", ca)
     pem = serialization.Encoding.PEM
     files = TlsFiles(
-        ca=directory / "ca.pem",
-        ca_dir=directory / "ca-dir",
-        cert=directory / "server.pem",
-        key=directory / "server.key",
-        other_ca=directory / "other-ca.pem",
+        *(directory / name for name in ("ca.pem", "ca-dir", "server.pem", "server.key", "other.pem"))
     )
-    files.ca.write_bytes(ca.public_bytes(pem))
-    files.other_ca.write_bytes(other.public_bytes(pem))
-    files.cert.write_bytes(cert.public_bytes(pem))
+    files.ca.write_bytes(ca[0].public_bytes(pem))
+    files.other_ca.write_bytes(issue("hostile-other-ca")[0].public_bytes(pem))
+    files.cert.write_bytes(server_cert.public_bytes(pem))
     files.key.write_bytes(
-        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        server_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
+    # OpenSSL's X509_NAME_hash: the first 4 bytes (little-endian) of the SHA-1 of the name's canonical
+    # form, here its DER content (the value is lower-case ASCII UTF8String).
+    name_der = ca[0].subject.public_bytes()
+    digest = hashlib.sha1(name_der[2 if name_der[1] < 0x80 else 2 + (name_der[1] & 0x7F) :]).digest()
     files.ca_dir.mkdir()
-    (files.ca_dir / f"{_openssl_subject_hash(ca.subject.public_bytes())}.0").write_bytes(ca.public_bytes(pem))
+    (files.ca_dir / f"{int.from_bytes(digest[:4], 'little'):08x}.0").write_bytes(ca[0].public_bytes(pem))
     return files
