@@ -197,15 +197,7 @@ def test_failures_vanish_and_appear_delay(srv: FakeLakeSail, job: FakeJob, clock
     assert len(srv.savepoints("WS1", "SESS1", "SLOW")["completed"]) == 1
 
 
-@pytest.mark.parametrize("state", ["PENDING", "FAILED", "DELETING"])
-def test_not_running_409(srv: FakeLakeSail, job: FakeJob, session: Api, state: str) -> None:
-    job.state = state
-    resp = session.post(job.savepoints_path)
-    assert resp.status_code == 409
-    assert state in resp.json()["message"]
-
-
-def test_in_process_helpers(srv: FakeLakeSail, job: FakeJob) -> None:
+def test_in_process_helpers_history_and_preload(srv: FakeLakeSail, job: FakeJob, clock: FakeClock) -> None:
     created = srv.trigger("WS1", "SESS1", "JOB1")
     assert srv.savepoints("WS1", "SESS1", "JOB1")["pending"][0]["triggerNonce"] == created["triggerNonce"]
     assert srv.triggered_count("WS1", "SESS1", "JOB1") == 0  # counts HTTP POSTs only
@@ -220,6 +212,14 @@ def test_in_process_helpers(srv: FakeLakeSail, job: FakeJob) -> None:
         srv.add_job("ws1", "SESS1", "JOB1")
     with pytest.raises(ValueError, match="unknown job state"):
         srv.add_job("WS1", "SESS1", "JOB2", state="STOPPED")
+    old = {"location": "s3://b/old", "triggerType": "UPGRADE", "triggerNonce": None, "triggeredAt": TS0}
+    job = srv.add_job("WS1", "SESS1", "HIST", completed=[old], history_max_count=2)
+    assert job.savepoints()["completed"] == [{k: v for k, v in old.items() if v is not None}]
+    nonces = []
+    for _ in range(3):
+        nonces.append(srv.trigger("WS1", "SESS1", "HIST")["triggerNonce"])
+        clock.advance(1)
+    assert [sp["triggerNonce"] for sp in job.savepoints()["completed"]] == nonces[-2:]
 
 
 def test_one_pending_at_a_time_409(srv: FakeLakeSail, job: FakeJob) -> None:
@@ -303,17 +303,6 @@ def test_periodic_skips_while_busy_or_stopped(srv: FakeLakeSail, clock: FakeCloc
     assert len(job.savepoints()["pending"]) == 1
 
 
-def test_history_clean_up_and_preload(srv: FakeLakeSail, clock: FakeClock) -> None:
-    old = {"location": "s3://b/old", "triggerType": "UPGRADE", "triggerNonce": None, "triggeredAt": TS0}
-    job = srv.add_job("WS1", "SESS1", "HIST", completed=[old], history_max_count=2)
-    assert job.savepoints()["completed"] == [{k: v for k, v in old.items() if v is not None}]
-    nonces = []
-    for _ in range(3):
-        nonces.append(srv.trigger("WS1", "SESS1", "HIST")["triggerNonce"])
-        clock.advance(1)
-    assert [sp["triggerNonce"] for sp in job.savepoints()["completed"]] == nonces[-2:]
-
-
 def test_create_session_job(srv: FakeLakeSail, session: Api, clock: FakeClock) -> None:
     srv.add_session("WS1", "SESS1")
     spec = {
@@ -331,13 +320,18 @@ def test_create_session_job(srv: FakeLakeSail, session: Api, clock: FakeClock) -
     described = session.get(f"{JOBS}/{job_id}").json()
     assert (described["flinkConfiguration"], described["state"]) == (spec["flinkConfiguration"], "PENDING")
     assert described["job"] == {"id": described["job"]["id"], "name": "upgraded", **spec["job"]}
-    assert session.post(f"{JOBS}/{job_id}/savepoints").status_code == 409  # not running yet
+    resp = session.post(f"{JOBS}/{job_id}/savepoints")  # not running yet
+    assert (resp.status_code, "PENDING" in resp.json()["message"]) == (409, True)
     clock.advance(2.0)  # job_start_delay
     described = session.get(f"{JOBS}/{job_id}").json()
     assert (described["state"], described["updatedAt"]) == ("RUNNING", "2026-11-27T06:15:47.123Z")
     assert session.post(f"{JOBS}/{job_id}/savepoints").status_code == 202
     srv.fail_job("WS1", "SESS1", job_id)
     assert session.get(f"{JOBS}/{job_id}").json()["state"] == "FAILED"
+    for state in ("FAILED", "DELETING"):
+        srv.get_job("WS1", "SESS1", job_id).state = state
+        resp = session.post(f"{JOBS}/{job_id}/savepoints")
+        assert (resp.status_code, state in resp.json()["message"]) == (409, True)
     never = session.post(JOBS, json=SPEC).json()["id"]
     srv.fail_job("WS1", "SESS1", never)  # before it started: it never starts
     clock.advance(10)
@@ -563,15 +557,12 @@ def test_cli(capsys: pytest.CaptureFixture[str]) -> None:
     thread = threading.Thread(target=lambda: codes.append(cli_main(argv, stop_event=stop)))
     thread.start()
     try:
-        output = ""
-        deadline = time.monotonic() + 5
-        while "export AIRFLOW_CONN_LAKESAIL_DEFAULT=" not in output and time.monotonic() < deadline:
+        prefix, output, deadline = "export AIRFLOW_CONN_LAKESAIL_DEFAULT=", "", time.monotonic() + 5
+        while prefix not in output and time.monotonic() < deadline:
             time.sleep(0.01)
             output += capsys.readouterr().out
-        prefix = "export AIRFLOW_CONN_LAKESAIL_DEFAULT="
-        conn = json.loads(
-            shlex.split(next(ln for ln in output.splitlines() if ln.startswith(prefix))[len(prefix) :])[0]
-        )
+        [line] = [ln for ln in output.splitlines() if ln.startswith(prefix)]
+        conn = json.loads(shlex.split(line.removeprefix(prefix))[0])
         assert conn == {"conn_type": "lakesail", "host": conn["host"], "password": "T0K"}
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", conn["host"])
         assert JOBS + "/JOB1" in output
