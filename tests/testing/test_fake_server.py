@@ -57,8 +57,6 @@ def job(srv: FakeLakeSail) -> FakeJob:
 
 
 class Api(requests.Session):
-    """A requests session with the token, taking paths relative to the server's root."""
-
     def __init__(self, root: str) -> None:
         super().__init__()
         self.root = root
@@ -498,7 +496,9 @@ def test_random_faults(clock: FakeClock, srv: FakeLakeSail, job: FakeJob) -> Non
     assert raw_request(srv, "GET", job.savepoints_path)[0] == 200
 
 
-def test_keep_alive(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
+def test_keep_alive_and_request_records(
+    srv: FakeLakeSail, job: FakeJob, session: Api, clock: FakeClock
+) -> None:
     session.get(job.savepoints_path)
     started = time.perf_counter()
     for _ in range(200):
@@ -514,6 +514,21 @@ def test_keep_alive(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
         assert resp.getheader("Content-Length") == str(len(body))
     conn.close()
     assert srv.connection_count == 2
+    clock.advance(1)  # the savepoint finishes
+    srv.reset_counters()
+    session.get(job.savepoints_path)
+    session.get(job.savepoints_path + "?x=1")
+    session.post(job.savepoints_path)
+    session.post(JOBS, json=SPEC)
+    assert srv.count() == 4
+    assert (srv.count(method="GET"), srv.count(method="post")) == (2, 2)
+    assert srv.count(method="POST", path_contains="/savepoints") == 1
+    assert srv.requests[0] == ("GET", job.savepoints_path, 200)
+    assert [r.status for r in srv.requests[2:]] == [202, 201]
+    assert [(a.method, a.fault) for a in srv.arrivals] == [(r.method, None) for r in srv.requests]
+    srv.reset_counters()
+    assert (srv.count(), srv.arrivals, srv.triggered_count("WS1", "SESS1", "JOB1")) == (0, [], 0)
+    assert len(job.savepoints()["pending"]) == 1  # state is kept
 
 
 def test_start_stop_and_connection_close(clock: FakeClock) -> None:
@@ -532,22 +547,6 @@ def test_start_stop_and_connection_close(clock: FakeClock) -> None:
             session.get("/api/org/v1/me", timeout=2)
     assert not server.running
     server.stop()  # idempotent
-
-
-def test_request_records(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
-    session.get(job.savepoints_path)
-    session.get(job.savepoints_path + "?x=1")
-    session.post(job.savepoints_path)
-    session.post(JOBS, json=SPEC)
-    assert srv.count() == 4
-    assert (srv.count(method="GET"), srv.count(method="post")) == (2, 2)
-    assert srv.count(method="POST", path_contains="/savepoints") == 1
-    assert srv.requests[0] == ("GET", job.savepoints_path, 200)
-    assert [r.status for r in srv.requests[2:]] == [202, 201]
-    assert [(a.method, a.fault) for a in srv.arrivals] == [(r.method, None) for r in srv.requests]
-    srv.reset_counters()
-    assert (srv.count(), srv.arrivals, srv.triggered_count("WS1", "SESS1", "JOB1")) == (0, [], 0)
-    assert len(job.savepoints()["pending"]) == 1  # state is kept
 
 
 def test_cli(capsys: pytest.CaptureFixture[str]) -> None:
