@@ -72,6 +72,11 @@ def test_list_follows_every_marker_across_pages_sync_and_async(paged: FakeLakeSa
 
 
 def test_list_of_an_empty_or_unknown_session_and_a_repeated_marker(paged: FakeLakeSail) -> None:
+    with pytest.raises(ValueError, match="session_id must be a LakeSail ResourceId"):
+        LakeSailHook().create_session_job("WS1", "sess-1", GOOD)
+    with pytest.raises(ValueError, match="workspace_id must be a LakeSail ResourceId"):
+        LakeSailHook().list_session_jobs("", "SESS1")
+    assert paged.requests == []  # bad IDs are refused before a request
     assert LakeSailHook().list_session_jobs("WS1", "SESS1") == []
     assert len(list_calls(paged)) == 1
     with pytest.raises(LakeSailApiError, match="HTTP 404: session SESS9 not found") as raised:
@@ -146,14 +151,6 @@ def test_bad_spec_is_a_clear_error_and_no_request(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         LakeSailHook().create_session_job("WS1", "SESS1", spec)
-    assert fake.requests == []
-
-
-def test_bad_ids_are_refused_before_a_request(fake: FakeLakeSail, lakesail_conn: str) -> None:
-    with pytest.raises(ValueError, match="session_id must be a LakeSail ResourceId"):
-        LakeSailHook().create_session_job("WS1", "sess-1", GOOD)
-    with pytest.raises(ValueError, match="workspace_id must be a LakeSail ResourceId"):
-        LakeSailHook().list_session_jobs("", "SESS1")
     assert fake.requests == []
 
 
