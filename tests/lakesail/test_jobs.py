@@ -44,7 +44,7 @@ def list_calls(server: FakeLakeSail) -> list[str]:
     return [r.path for r in server.requests if r.method == "GET" and r.path.startswith(JOBS_PATH + "?")]
 
 
-def test_list_follows_every_marker_across_pages_sync_and_async(paged: FakeLakeSail) -> None:
+def test_list_follows_every_marker_across_pages_sync_and_async_and_find(paged: FakeLakeSail) -> None:
     hook = LakeSailHook()
     created = [hook.create_session_job("WS1", "SESS1", {**GOOD, "name": f"job-{i}"}) for i in range(5)]
     paged.reset_counters()
@@ -69,6 +69,11 @@ def test_list_follows_every_marker_across_pages_sync_and_async(paged: FakeLakeSa
     assert found is not None
     assert found["name"] == "job-3"
     assert len(list_calls(paged)) == 3 + 9  # three more listings of three pages
+    second = hook.create_session_job("WS1", "SESS1", {**GOOD, "name": "job-1"})
+    found = hook.find_session_job("WS1", "SESS1", "job-1")
+    assert found is not None
+    assert found["id"] == second["id"]  # the newest with that name
+    assert hook.find_session_job("WS1", "SESS1", "zzz") is None
 
 
 def test_list_of_an_empty_or_unknown_session_and_a_repeated_marker(paged: FakeLakeSail) -> None:
@@ -88,17 +93,6 @@ def test_list_of_an_empty_or_unknown_session_and_a_repeated_marker(paged: FakeLa
     with pytest.raises(LakeSailResponseError, match=r"marker 'same-marker' twice.*page forever"):
         LakeSailHook().list_session_jobs("WS1", "SESS1")
     assert len(list_calls(paged)) == 2
-
-
-def test_find_returns_the_newest_with_that_name_or_none(paged: FakeLakeSail) -> None:
-    hook = LakeSailHook()
-    hook.create_session_job("WS1", "SESS1", {**GOOD, "name": "a"})
-    hook.create_session_job("WS1", "SESS1", {**GOOD, "name": "b"})
-    second_a = hook.create_session_job("WS1", "SESS1", {**GOOD, "name": "a"})
-    found = hook.find_session_job("WS1", "SESS1", "a")
-    assert found is not None
-    assert found["id"] == second_a["id"]
-    assert hook.find_session_job("WS1", "SESS1", "zzz") is None
 
 
 def test_create_sends_the_spec(paged: FakeLakeSail) -> None:
