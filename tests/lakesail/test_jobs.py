@@ -20,6 +20,7 @@ from airflow_provider_flinksp.exceptions import (
 from airflow_provider_flinksp.hooks import LakeSailHook
 from airflow_provider_flinksp.lakesail.job_waiting import JobTarget, check_states, judge
 from airflow_provider_flinksp.lakesail.jobspec import build_spec, parse_job_summary
+from airflow_provider_flinksp.operators import LakeSailCreateSessionJobOperator
 from airflow_provider_flinksp.testing import FakeLakeSail
 from airflow_provider_flinksp.triggers import LakeSailSessionJobTrigger
 from tests.conftest import point_at
@@ -274,8 +275,6 @@ def test_job_trigger_yields_one_failed_event_for_a_failed_job(paged: FakeLakeSai
 
 
 def test_the_operator_checks_a_plain_spec_when_the_dag_is_parsed() -> None:
-    from airflow_provider_flinksp.operators import LakeSailCreateSessionJobOperator
-
     with pytest.raises(ValueError, match=r"spec.job.args\[0\] must be a string"):
         LakeSailCreateSessionJobOperator(
             task_id="t", workspace_id="WS1", session_id="SESS1", name="n", job={"args": [1]}
