@@ -397,15 +397,16 @@ def test_fault_status_and_matching(srv: FakeLakeSail, job: FakeJob, session: Api
     assert requests.get(srv.url + job.savepoints_path).status_code == 429  # before authentication
     with pytest.raises(TypeError, match="count"):
         srv.add_fault("status", status=503, count=2)  # keyword fields, checked
-    for call, message in [
-        (lambda: srv.add_fault("nope"), "unknown fault kind"),
-        (lambda: srv.add_fault("status"), "needs status"),
-        (lambda: srv.add_fault("redirect"), "target URL"),
-        (lambda: srv.set_random_faults(kinds=("boom",)), "unknown random fault kind"),
-        (lambda: srv.set_random_faults(rate=2), "rate"),
-    ]:
-        with pytest.raises(ValueError, match=message):
-            call()
+    with pytest.raises(ValueError, match="unknown fault kind"):
+        srv.add_fault("nope")
+    with pytest.raises(ValueError, match="needs status"):
+        srv.add_fault("status")
+    with pytest.raises(ValueError, match="target URL"):
+        srv.add_fault("redirect")
+    with pytest.raises(ValueError, match="unknown random fault kind"):
+        srv.set_random_faults(kinds=("boom",))
+    with pytest.raises(ValueError, match="rate"):
+        srv.set_random_faults(rate=2)
     srv.add_fault("status", status=500, body=b"oops", content_type="text/plain")
     resp = session.get(job.savepoints_path)
     assert (resp.status_code, resp.content, resp.headers["Content-Type"]) == (500, b"oops", "text/plain")
