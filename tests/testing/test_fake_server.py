@@ -57,8 +57,6 @@ def job(srv: FakeLakeSail) -> FakeJob:
 
 
 class Api(requests.Session):
-    """A requests session with the token, taking paths relative to the server's root."""
-
     def __init__(self, root: str) -> None:
         super().__init__()
         self.root = root
@@ -197,15 +195,7 @@ def test_failures_vanish_and_appear_delay(srv: FakeLakeSail, job: FakeJob, clock
     assert len(srv.savepoints("WS1", "SESS1", "SLOW")["completed"]) == 1
 
 
-@pytest.mark.parametrize("state", ["PENDING", "FAILED", "DELETING"])
-def test_not_running_409(srv: FakeLakeSail, job: FakeJob, session: Api, state: str) -> None:
-    job.state = state
-    resp = session.post(job.savepoints_path)
-    assert resp.status_code == 409
-    assert state in resp.json()["message"]
-
-
-def test_in_process_helpers(srv: FakeLakeSail, job: FakeJob) -> None:
+def test_in_process_helpers_history_and_preload(srv: FakeLakeSail, job: FakeJob, clock: FakeClock) -> None:
     created = srv.trigger("WS1", "SESS1", "JOB1")
     assert srv.savepoints("WS1", "SESS1", "JOB1")["pending"][0]["triggerNonce"] == created["triggerNonce"]
     assert srv.triggered_count("WS1", "SESS1", "JOB1") == 0  # counts HTTP POSTs only
@@ -220,6 +210,14 @@ def test_in_process_helpers(srv: FakeLakeSail, job: FakeJob) -> None:
         srv.add_job("ws1", "SESS1", "JOB1")
     with pytest.raises(ValueError, match="unknown job state"):
         srv.add_job("WS1", "SESS1", "JOB2", state="STOPPED")
+    old = {"location": "s3://b/old", "triggerType": "UPGRADE", "triggerNonce": None, "triggeredAt": TS0}
+    job = srv.add_job("WS1", "SESS1", "HIST", completed=[old], history_max_count=2)
+    assert job.savepoints()["completed"] == [{k: v for k, v in old.items() if v is not None}]
+    nonces = []
+    for _ in range(3):
+        nonces.append(srv.trigger("WS1", "SESS1", "HIST")["triggerNonce"])
+        clock.advance(1)
+    assert [sp["triggerNonce"] for sp in job.savepoints()["completed"]] == nonces[-2:]
 
 
 def test_one_pending_at_a_time_409(srv: FakeLakeSail, job: FakeJob) -> None:
@@ -231,14 +229,13 @@ def test_one_pending_at_a_time_409(srv: FakeLakeSail, job: FakeJob) -> None:
     assert srv.triggered_count("WS1", "SESS1", "JOB1") == 1
 
 
-@pytest.mark.parametrize("policy", ["409", "400"])
-def test_periodic_refuses_manual(clock: FakeClock, policy: str) -> None:
-    with FakeLakeSail(clock=clock, pending_policy=policy) as server:
+def test_periodic_refuses_manual(clock: FakeClock) -> None:  # pending_policy="400": test_cli
+    with FakeLakeSail(clock=clock) as server:
         job = server.add_job("WS1", "SESS1", "PER", periodic_interval=10.0)
         clock.advance(10)
         assert [sp["triggerType"] for sp in job.savepoints()["pending"]] == ["PERIODIC"]
         resp = requests.post(server.url + job.savepoints_path, headers=AUTH)
-        assert (resp.status_code, resp.json()) == (int(policy), {"message": "a savepoint is already pending"})
+        assert (resp.status_code, resp.json()) == (409, {"message": "a savepoint is already pending"})
         clock.advance(1)
         assert requests.post(server.url + job.savepoints_path, headers=AUTH).status_code == 202
 
@@ -303,17 +300,6 @@ def test_periodic_skips_while_busy_or_stopped(srv: FakeLakeSail, clock: FakeCloc
     assert len(job.savepoints()["pending"]) == 1
 
 
-def test_history_clean_up_and_preload(srv: FakeLakeSail, clock: FakeClock) -> None:
-    old = {"location": "s3://b/old", "triggerType": "UPGRADE", "triggerNonce": None, "triggeredAt": TS0}
-    job = srv.add_job("WS1", "SESS1", "HIST", completed=[old], history_max_count=2)
-    assert job.savepoints()["completed"] == [{k: v for k, v in old.items() if v is not None}]
-    nonces = []
-    for _ in range(3):
-        nonces.append(srv.trigger("WS1", "SESS1", "HIST")["triggerNonce"])
-        clock.advance(1)
-    assert [sp["triggerNonce"] for sp in job.savepoints()["completed"]] == nonces[-2:]
-
-
 def test_create_session_job(srv: FakeLakeSail, session: Api, clock: FakeClock) -> None:
     srv.add_session("WS1", "SESS1")
     spec = {
@@ -331,13 +317,18 @@ def test_create_session_job(srv: FakeLakeSail, session: Api, clock: FakeClock) -
     described = session.get(f"{JOBS}/{job_id}").json()
     assert (described["flinkConfiguration"], described["state"]) == (spec["flinkConfiguration"], "PENDING")
     assert described["job"] == {"id": described["job"]["id"], "name": "upgraded", **spec["job"]}
-    assert session.post(f"{JOBS}/{job_id}/savepoints").status_code == 409  # not running yet
+    resp = session.post(f"{JOBS}/{job_id}/savepoints")  # not running yet
+    assert (resp.status_code, "PENDING" in resp.json()["message"]) == (409, True)
     clock.advance(2.0)  # job_start_delay
     described = session.get(f"{JOBS}/{job_id}").json()
     assert (described["state"], described["updatedAt"]) == ("RUNNING", "2026-11-27T06:15:47.123Z")
     assert session.post(f"{JOBS}/{job_id}/savepoints").status_code == 202
     srv.fail_job("WS1", "SESS1", job_id)
     assert session.get(f"{JOBS}/{job_id}").json()["state"] == "FAILED"
+    for state in ("FAILED", "DELETING"):
+        srv.get_job("WS1", "SESS1", job_id).state = state
+        resp = session.post(f"{JOBS}/{job_id}/savepoints")
+        assert (resp.status_code, state in resp.json()["message"]) == (409, True)
     never = session.post(JOBS, json=SPEC).json()["id"]
     srv.fail_job("WS1", "SESS1", never)  # before it started: it never starts
     clock.advance(10)
@@ -406,6 +397,16 @@ def test_fault_status_and_matching(srv: FakeLakeSail, job: FakeJob, session: Api
     assert requests.get(srv.url + job.savepoints_path).status_code == 429  # before authentication
     with pytest.raises(TypeError, match="count"):
         srv.add_fault("status", status=503, count=2)  # keyword fields, checked
+    with pytest.raises(ValueError, match="unknown fault kind"):
+        srv.add_fault("nope")
+    with pytest.raises(ValueError, match="needs status"):
+        srv.add_fault("status")
+    with pytest.raises(ValueError, match="target URL"):
+        srv.add_fault("redirect")
+    with pytest.raises(ValueError, match="unknown random fault kind"):
+        srv.set_random_faults(kinds=("boom",))
+    with pytest.raises(ValueError, match="rate"):
+        srv.set_random_faults(rate=2)
     srv.add_fault("status", status=500, body=b"oops", content_type="text/plain")
     resp = session.get(job.savepoints_path)
     assert (resp.status_code, resp.content, resp.headers["Content-Type"]) == (500, b"oops", "text/plain")
@@ -464,21 +465,6 @@ def test_client_gone_before_the_answer(
     assert "Traceback" not in capfd.readouterr().err  # the server shrugs it off
 
 
-@pytest.mark.parametrize(
-    ("call", "message"),
-    [
-        (lambda s: s.add_fault("nope"), "unknown fault kind"),
-        (lambda s: s.add_fault("status"), "needs status"),
-        (lambda s: s.add_fault("redirect"), "target URL"),
-        (lambda s: s.set_random_faults(kinds=("boom",)), "unknown random fault kind"),
-        (lambda s: s.set_random_faults(rate=2), "rate"),
-    ],
-)
-def test_fault_validation(srv: FakeLakeSail, call: Any, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        call(srv)
-
-
 def _statuses_with_random_faults(seed: int, clock: FakeClock) -> list[Any]:
     with FakeLakeSail(clock=clock) as server:
         job = server.add_job("WS1", "SESS1", "JOB1")
@@ -504,7 +490,9 @@ def test_random_faults(clock: FakeClock, srv: FakeLakeSail, job: FakeJob) -> Non
     assert raw_request(srv, "GET", job.savepoints_path)[0] == 200
 
 
-def test_keep_alive(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
+def test_keep_alive_and_request_records(
+    srv: FakeLakeSail, job: FakeJob, session: Api, clock: FakeClock
+) -> None:
     session.get(job.savepoints_path)
     started = time.perf_counter()
     for _ in range(200):
@@ -520,6 +508,21 @@ def test_keep_alive(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
         assert resp.getheader("Content-Length") == str(len(body))
     conn.close()
     assert srv.connection_count == 2
+    clock.advance(1)  # the savepoint finishes
+    srv.reset_counters()
+    session.get(job.savepoints_path)
+    session.get(job.savepoints_path + "?x=1")
+    session.post(job.savepoints_path)
+    session.post(JOBS, json=SPEC)
+    assert srv.count() == 4
+    assert (srv.count(method="GET"), srv.count(method="post")) == (2, 2)
+    assert srv.count(method="POST", path_contains="/savepoints") == 1
+    assert srv.requests[0] == ("GET", job.savepoints_path, 200)
+    assert [r.status for r in srv.requests[2:]] == [202, 201]
+    assert [(a.method, a.fault) for a in srv.arrivals] == [(r.method, None) for r in srv.requests]
+    srv.reset_counters()
+    assert (srv.count(), srv.arrivals, srv.triggered_count("WS1", "SESS1", "JOB1")) == (0, [], 0)
+    assert len(job.savepoints()["pending"]) == 1  # state is kept
 
 
 def test_start_stop_and_connection_close(clock: FakeClock) -> None:
@@ -540,22 +543,6 @@ def test_start_stop_and_connection_close(clock: FakeClock) -> None:
     server.stop()  # idempotent
 
 
-def test_request_records(srv: FakeLakeSail, job: FakeJob, session: Api) -> None:
-    session.get(job.savepoints_path)
-    session.get(job.savepoints_path + "?x=1")
-    session.post(job.savepoints_path)
-    session.post(JOBS, json=SPEC)
-    assert srv.count() == 4
-    assert (srv.count(method="GET"), srv.count(method="post")) == (2, 2)
-    assert srv.count(method="POST", path_contains="/savepoints") == 1
-    assert srv.requests[0] == ("GET", job.savepoints_path, 200)
-    assert [r.status for r in srv.requests[2:]] == [202, 201]
-    assert [(a.method, a.fault) for a in srv.arrivals] == [(r.method, None) for r in srv.requests]
-    srv.reset_counters()
-    assert (srv.count(), srv.arrivals, srv.triggered_count("WS1", "SESS1", "JOB1")) == (0, [], 0)
-    assert len(job.savepoints()["pending"]) == 1  # state is kept
-
-
 def test_cli(capsys: pytest.CaptureFixture[str]) -> None:
     stop = threading.Event()
     codes: list[int] = []
@@ -563,15 +550,12 @@ def test_cli(capsys: pytest.CaptureFixture[str]) -> None:
     thread = threading.Thread(target=lambda: codes.append(cli_main(argv, stop_event=stop)))
     thread.start()
     try:
-        output = ""
-        deadline = time.monotonic() + 5
-        while "export AIRFLOW_CONN_LAKESAIL_DEFAULT=" not in output and time.monotonic() < deadline:
+        prefix, output, deadline = "export AIRFLOW_CONN_LAKESAIL_DEFAULT=", "", time.monotonic() + 5
+        while prefix not in output and time.monotonic() < deadline:
             time.sleep(0.01)
             output += capsys.readouterr().out
-        prefix = "export AIRFLOW_CONN_LAKESAIL_DEFAULT="
-        conn = json.loads(
-            shlex.split(next(ln for ln in output.splitlines() if ln.startswith(prefix))[len(prefix) :])[0]
-        )
+        [line] = [ln for ln in output.splitlines() if ln.startswith(prefix)]
+        conn = json.loads(shlex.split(line.removeprefix(prefix))[0])
         assert conn == {"conn_type": "lakesail", "host": conn["host"], "password": "T0K"}
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", conn["host"])
         assert JOBS + "/JOB1" in output
