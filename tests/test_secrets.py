@@ -24,6 +24,7 @@ from airflow_provider_flinksp.exceptions import LakeSailError
 from airflow_provider_flinksp.hooks import LakeSailHook, aclose_async_clients
 from airflow_provider_flinksp.testing import FakeLakeSail
 from airflow_provider_flinksp.triggers import LakeSailSavepointTrigger
+from tests.conftest import point_at
 from tests.dag_runs import load_module
 
 IDS = ("WS1", "SESS1", "JOB1")
@@ -66,17 +67,8 @@ def conn_like(token: str, host: str | None = "https://lakesail.example.com", ext
 def token_server(fake: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> FakeLakeSail:
     """The fake with a fresh token, and ``lakesail_default`` pointing at it."""
     fake.token = new_token()
-    value = {
-        "conn_type": "lakesail",
-        "host": fake.url,
-        "password": fake.token,
-        "extra": {"retry_delay": 0.01},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(value))
+    point_at(monkeypatch, fake)
     return fake
-
-
-# -- masking -----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -93,9 +85,6 @@ def test_token_masked_as_soon_as_read(conn: dict[str, Any]) -> None:
     assert redact(f"Authorization: Bearer {token}") == "Authorization: Bearer ***"
     if caught is not None:
         assert_not_in_exception(token, caught.value)
-
-
-# -- exception texts ---------------------------------------------------------------------------------
 
 
 def assert_not_in_exception(token: str, exc: BaseException) -> None:
@@ -178,9 +167,6 @@ def test_token_echoed_not_in_trigger_event(token_server: FakeLakeSail) -> None:
     assert token_server.token not in json.dumps(event)
 
 
-# -- reprs -------------------------------------------------------------------------------------------
-
-
 def test_token_not_in_reprs(token_server: FakeLakeSail) -> None:
     """The reprs of the hook (before and after its first call, which masks the token), its settings,
     session and auth, and of the trigger hide the token."""
@@ -190,33 +176,19 @@ def test_token_not_in_reprs(token_server: FakeLakeSail) -> None:
     hook.list_session_job_savepoints(*IDS)
     assert token not in redact(f"x {token}")
     session = hook.get_conn()
-    shown = [
-        repr(hook),
-        str(hook),
-        repr(vars(hook)),
-        repr(hook.settings),
-        str(hook.settings),
-        repr(session.auth),
-        repr(session.headers),
-        repr(vars(session)),
-        repr(_BearerAuth(token)),
-    ]
+    shown = [repr(hook), str(hook), repr(vars(hook)), repr(hook.settings), str(hook.settings)]
+    shown += [repr(session.auth), repr(session.headers), repr(vars(session)), repr(_BearerAuth(token))]
     trigger = LakeSailSavepointTrigger(
         workspace_id="WS1", session_id="SESS1", job_id="JOB1", deadline=time.time() + 60, trigger_nonce="n-1"
     )
     shown += [repr(trigger), json.dumps(trigger.serialize())]
     for text in shown:
         assert token not in text, text
-    # The repr hides it, but the settings do hold it (so the checks above are not vacuous).
     assert hook.settings.authorization == f"Bearer {token}"
-
-
-# -- a whole DAG run: logs, XCom, rendered fields, the metadata DB -----------------------------------
 
 
 @pytest.fixture(scope="module")
 def secrets_dags() -> ModuleType:
-    """tests/dags/faults_secrets.py, parsed once."""
     return load_module("faults_secrets.py")
 
 
@@ -231,12 +203,6 @@ def _db_rows_with(db_dir: str, needle: str) -> list[str]:
                 if needle in text or needle.encode() in b"".join(v for v in row if isinstance(v, bytes)):
                     found.append(f"{table}: {text[:200]}")
     return found
-
-
-def _run_rows(db_dir: str, table: str, column: str, dag_id: str, run_id: str) -> list[tuple[str, Any]]:
-    with sqlite3.connect(f"{db_dir}/airflow.db") as db:
-        query = f"SELECT task_id, {column} FROM {table} WHERE dag_id = ? AND run_id = ?"
-        return list(db.execute(query, (dag_id, run_id)))
 
 
 @pytest.mark.parametrize("mode", ["poke", "deferrable"])
@@ -255,12 +221,8 @@ def test_dag_run_never_shows_token(
     token = token_server.token
     for cls in masker_classes():
         monkeypatch.setattr(cls, "add_mask", lambda self, *args, **kwargs: None)
-    for name in (
-        "airflow_provider_flinksp",
-        "airflow.task.hooks.airflow_provider_flinksp",
-        "airflow.task.operators.airflow_provider_flinksp",
-    ):
-        caplog.set_level(logging.DEBUG, logger=name)
+    for prefix in ("", "airflow.task.hooks.", "airflow.task.operators."):
+        caplog.set_level(logging.DEBUG, logger=f"{prefix}airflow_provider_flinksp")
     token_server.add_fault("status", status=503, times=2, method="GET")
     token_server.add_fault("reset", times=1, method="GET")
 
@@ -280,8 +242,8 @@ def test_dag_run_never_shows_token(
     ]
     assert leaks == [], [captured[max(0, i - 200) : i + 50] for i in leaks]
 
-    rendered = _run_rows(
-        airflow_db, "rendered_task_instance_fields", "rendered_fields", run.dag_id, run.run_id
-    )
-    assert {task_id for task_id, _ in rendered} >= {"trigger", "gate", "latest"}  # XCom and rendered
-    assert _db_rows_with(airflow_db, token) == []  # fields are among the rows of the metadata DB
+    with sqlite3.connect(f"{airflow_db}/airflow.db") as db:  # XCom and rendered fields are DB rows
+        query = "SELECT task_id FROM rendered_task_instance_fields WHERE dag_id = ? AND run_id = ?"
+        rendered = {task_id for (task_id,) in db.execute(query, (run.dag_id, run.run_id))}
+    assert rendered >= {"trigger", "gate", "latest"}
+    assert _db_rows_with(airflow_db, token) == []
