@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -33,10 +33,8 @@ def sp(nonce: str | None, location: str | None = None, *, at: float, kind: str =
     return Savepoint(kind, location, nonce, datetime.fromtimestamp(at, timezone.utc))
 
 
-def listing(
-    pending: list[Savepoint] | None = None, completed: list[Savepoint] | None = None
-) -> SavepointList:
-    return SavepointList(pending or [], completed or [])
+def listing(pending: Sequence[Savepoint] = (), completed: Sequence[Savepoint] = ()) -> SavepointList:
+    return SavepointList(list(pending), list(completed))
 
 
 def target(nonce: str | None = None, grace: float | None = None) -> WaitTarget:
