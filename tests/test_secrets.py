@@ -111,9 +111,9 @@ def call(wire: str, hook: LakeSailHook | None = None, operation: str = "list_ses
     return asyncio.run(go())
 
 
-def _echo(status: int) -> Callable[[FakeLakeSail], None]:
+def _status(status: int, echo: bool = False) -> Callable[[FakeLakeSail], None]:
     def setup(srv: FakeLakeSail) -> None:
-        body = json.dumps({"message": f"rejected Authorization: Bearer {srv.token}"})
+        body = json.dumps({"message": f"rejected Authorization: Bearer {srv.token}"}) if echo else None
         srv.add_fault("status", status=status, body=body, times=None)
 
     return setup
@@ -122,16 +122,14 @@ def _echo(status: int) -> Callable[[FakeLakeSail], None]:
 #: Every error class the hook raises (API errors, bad bodies, connection errors): how to set it up.
 FAILURES: dict[str, Callable[[FakeLakeSail], Any]] = {
     "401-wrong-token": lambda srv: setattr(srv, "token", new_token()),
-    "403": lambda srv: srv.add_fault("status", status=403, times=None),
-    "404": lambda srv: srv.add_fault("status", status=404, times=None),
-    "503": lambda srv: srv.add_fault("status", status=503, times=None),
+    **{str(status): _status(status) for status in (403, 404, 503)},
     "redirect": lambda srv: srv.add_fault("redirect", body="https://elsewhere.example/x", times=None),
     "html-200": lambda srv: srv.add_fault("body", body=b"<html>oops</html>", times=None),
     "reset": lambda srv: srv.add_fault("reset", times=None),
     "timeout": lambda srv: srv.add_fault("stall", seconds=0.6, times=None),
     "refused": lambda srv: srv.stop(),
     # The server quotes the Authorization header back, in an error message or in a 200 HTML page.
-    **{f"echo-{status}": _echo(status) for status in (400, 401, 403, 404, 500, 503)},
+    **{f"echo-{status}": _status(status, echo=True) for status in (400, 401, 403, 404, 500, 503)},
     "echo-html-200": lambda srv: srv.add_fault(
         "body", body=f"<p>Bearer {srv.token}</p>", content_type="text/html", times=None
     ),
