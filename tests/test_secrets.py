@@ -13,7 +13,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -185,11 +185,6 @@ def test_token_not_in_reprs(token_server: FakeLakeSail) -> None:
     assert hook.settings.authorization == f"Bearer {token}"
 
 
-@pytest.fixture(scope="module")
-def secrets_dags() -> ModuleType:
-    return load_module("faults_secrets.py")
-
-
 def _db_rows_with(db_dir: str, needle: str) -> list[str]:
     """Every row of every table of the metadata DB that contains ``needle``, as text."""
     found = []
@@ -206,7 +201,6 @@ def _db_rows_with(db_dir: str, needle: str) -> list[str]:
 @pytest.mark.parametrize("mode", ["poke", "deferrable"])
 def test_dag_run_never_shows_token(
     mode: str,
-    secrets_dags: ModuleType,
     airflow_db: str,
     token_server: FakeLakeSail,
     monkeypatch: pytest.MonkeyPatch,
@@ -216,7 +210,7 @@ def test_dag_run_never_shows_token(
     """A full run (with retried faults, DEBUG on our loggers, Airflow's masking switched off so it
     cannot hide anything): the token shows only in the control task's deliberate log line, and
     nowhere in XCom, rendered fields or any table of the metadata DB."""
-    token = token_server.token
+    token, secrets_dags = token_server.token, load_module("faults_secrets.py")
     for cls in masker_classes():
         monkeypatch.setattr(cls, "add_mask", lambda self, *args, **kwargs: None)
     for prefix in ("", "airflow.task.hooks.", "airflow.task.operators."):
