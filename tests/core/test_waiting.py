@@ -176,14 +176,10 @@ class StubHook:
 Checker = Callable[..., Verdict]
 
 
-def _check_async(hook: Any, wait_for: WaitTarget, now: float | None = None) -> Verdict:
-    return asyncio.run(acheck(hook, wait_for, now))
-
-
 @pytest.fixture(params=["check", "acheck"])
 def run_check(request: pytest.FixtureRequest) -> Checker:
     """check() or acheck() (run to completion), with the same signature."""
-    return check if request.param == "check" else _check_async
+    return check if request.param == "check" else lambda h, w, now=None: asyncio.run(acheck(h, w, now))
 
 
 ERRORS = (
