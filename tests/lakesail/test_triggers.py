@@ -115,8 +115,7 @@ def test_success_without_nonce_waits_for_pending(lakesail_conn: str, fake: FakeL
 def test_no_savepoint_at_all_is_success_with_none_one_interval_after_the_deferral(
     lakesail_conn: str, fake: FakeLakeSail
 ) -> None:
-    """The task checked just before it deferred: the trigger asks again only one interval later
-    (which narrows Airflow's own race with triggers that fire within seconds of the deferral)."""
+    """The task checked just before it deferred: the trigger asks again only one interval later."""
     started = time.monotonic()
     event = only_event(make_trigger(poll_interval=0.6))
     assert event["status"] == "success"
