@@ -129,11 +129,19 @@ def examples() -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("dag_id", sorted(EXPECTED))
-def test_example_has_the_expected_tasks(examples: dict[str, Any], dag_id: str) -> None:
+def test_example_has_the_expected_tasks_and_serializes(examples: dict[str, Any], dag_id: str) -> None:
+    """Serializing is what the DAG processor does after parsing: an error there is an import error."""
+    from airflow.serialization import serialized_objects as so
+
     dag = examples[dag_id]
     graph = {task.task_id: set(task.downstream_task_ids) for task in dag.tasks}
     chain = EXPECTED[dag_id]
     assert graph == {task: set(chain[i + 1 : i + 2]) for i, task in enumerate(chain)}
+    if AIRFLOW_V3:
+        again = so.DagSerialization.deserialize_dag(so.DagSerialization.serialize_dag(dag))
+    else:
+        again = so.SerializedDAG.from_dict(so.SerializedDAG.to_dict(dag))
+    assert again.dag_id == dag.dag_id
 
 
 @pytest.mark.parametrize("dag_id", sorted(d for d in EXPECTED if d.startswith("lakesail")))
@@ -141,8 +149,7 @@ def test_example_settings(examples: dict[str, Any], dag_id: str) -> None:
     dag = examples[dag_id]
     assert sorted(dag.tags) == ["flink", "lakesail"]
     assert dag.catchup is False
-    # schedule=None, but for the DAG that runs on the savepoint asset
-    assert dag.timetable.can_be_scheduled is (dag_id == "lakesail_restore_on_new_savepoint")
+    assert dag.timetable.can_be_scheduled is (dag_id == "lakesail_restore_on_new_savepoint")  # asset-run
     assert "LakeSail" in (dag.doc_md or "")
     assert dag.description
     assert ast.get_docstring(ast.parse(Path(dag.fileloc).read_text(encoding="utf-8")))
@@ -170,21 +177,8 @@ def test_flink_example_settings(examples: dict[str, Any]) -> None:
     tasks = {task.task_id: task for task in dag.tasks}
     assert tasks["savepoint"].stop == "{{ params.stop }}"
     assert tasks["wait_for_savepoint"].deferrable is True
-    assert tasks["restore"].savepoint_path == (
-        "{{ ti.xcom_pull(task_ids='push_latest', key='savepoint_location') }}"
-    )
-
-
-def test_example_serializes(examples: dict[str, Any]) -> None:
-    """What the DAG processor does after parsing: an error here would be an import error there."""
-    from airflow.serialization import serialized_objects as so
-
-    for dag in examples.values():
-        if AIRFLOW_V3:
-            again = so.DagSerialization.deserialize_dag(so.DagSerialization.serialize_dag(dag))
-        else:
-            again = so.SerializedDAG.from_dict(so.SerializedDAG.to_dict(dag))
-        assert again.dag_id == dag.dag_id
+    pulled = "{{ ti.xcom_pull(task_ids='push_latest', key='savepoint_location') }}"
+    assert tasks["restore"].savepoint_path == pulled
 
 
 @pytest.fixture
@@ -248,12 +242,8 @@ def test_upgrade_example_takes_its_ids_from_params(fake: FakeLakeSail, run_examp
     assert fake.job_spec("WS2", "SESS2", new_id)["flinkConfiguration"] == {SAVEPOINT_PATH: location}
 
 
-def _periodic(age: float, location: str) -> dict[str, str]:
-    return {
-        "triggerType": "PERIODIC",
-        "triggeredAt": format_timestamp(time.time() - age),
-        "location": location,
-    }
+def _periodic(age: float, loc: str) -> dict[str, str]:
+    return {"triggerType": "PERIODIC", "triggeredAt": format_timestamp(time.time() - age), "location": loc}
 
 
 def test_periodic_gate_example_waits_then_maintains(fake: FakeLakeSail, run_example: Any) -> None:
@@ -280,18 +270,13 @@ def test_periodic_gate_example_refuses_a_stale_savepoint(fake: FakeLakeSail, run
 
 
 def test_latest_for_restore_example_restores(fake: FakeLakeSail, run_example: Any) -> None:
-    manual = {
-        "triggerType": "MANUAL",
-        "triggerNonce": "n1",
-        "triggeredAt": format_timestamp(time.time() - 3600),
-    }
+    an_hour_ago = format_timestamp(time.time() - 3600)
+    manual = {"triggerType": "MANUAL", "triggerNonce": "n1", "triggeredAt": an_hour_ago}
     newest, older = _periodic(60, "s3://bucket/newest-periodic"), _periodic(7200, "s3://bucket/older")
     fake.add_job("WS1", "SESS1", "JOB2", completed=[newest, manual, older])
     run = run_example("lakesail_latest_for_restore", job_id="JOB2")
     assert run.states == {"push_latest": "success", "restore_from_savepoint": "success"}
-    assert run.xcoms[("restore_from_savepoint", "return_value")] == {
-        SAVEPOINT_PATH: "s3://bucket/newest-periodic"
-    }
+    assert run.xcoms[("restore_from_savepoint", "return_value")] == {SAVEPOINT_PATH: newest["location"]}
 
 
 def test_latest_for_restore_example_skips_without_savepoints(run_example: Any) -> None:

@@ -13,7 +13,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -24,6 +24,7 @@ from airflow_provider_flinksp.exceptions import LakeSailError
 from airflow_provider_flinksp.hooks import LakeSailHook, aclose_async_clients
 from airflow_provider_flinksp.testing import FakeLakeSail
 from airflow_provider_flinksp.triggers import LakeSailSavepointTrigger
+from tests.conftest import point_at
 from tests.dag_runs import load_module
 
 IDS = ("WS1", "SESS1", "JOB1")
@@ -66,17 +67,8 @@ def conn_like(token: str, host: str | None = "https://lakesail.example.com", ext
 def token_server(fake: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> FakeLakeSail:
     """The fake with a fresh token, and ``lakesail_default`` pointing at it."""
     fake.token = new_token()
-    value = {
-        "conn_type": "lakesail",
-        "host": fake.url,
-        "password": fake.token,
-        "extra": {"retry_delay": 0.01},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(value))
+    point_at(monkeypatch, fake)
     return fake
-
-
-# -- masking -----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -93,9 +85,6 @@ def test_token_masked_as_soon_as_read(conn: dict[str, Any]) -> None:
     assert redact(f"Authorization: Bearer {token}") == "Authorization: Bearer ***"
     if caught is not None:
         assert_not_in_exception(token, caught.value)
-
-
-# -- exception texts ---------------------------------------------------------------------------------
 
 
 def assert_not_in_exception(token: str, exc: BaseException) -> None:
@@ -122,9 +111,9 @@ def call(wire: str, hook: LakeSailHook | None = None, operation: str = "list_ses
     return asyncio.run(go())
 
 
-def _echo(status: int) -> Callable[[FakeLakeSail], None]:
+def _status(status: int, echo: bool = False) -> Callable[[FakeLakeSail], None]:
     def setup(srv: FakeLakeSail) -> None:
-        body = json.dumps({"message": f"rejected Authorization: Bearer {srv.token}"})
+        body = json.dumps({"message": f"rejected Authorization: Bearer {srv.token}"}) if echo else None
         srv.add_fault("status", status=status, body=body, times=None)
 
     return setup
@@ -133,16 +122,14 @@ def _echo(status: int) -> Callable[[FakeLakeSail], None]:
 #: Every error class the hook raises (API errors, bad bodies, connection errors): how to set it up.
 FAILURES: dict[str, Callable[[FakeLakeSail], Any]] = {
     "401-wrong-token": lambda srv: setattr(srv, "token", new_token()),
-    "403": lambda srv: srv.add_fault("status", status=403, times=None),
-    "404": lambda srv: srv.add_fault("status", status=404, times=None),
-    "503": lambda srv: srv.add_fault("status", status=503, times=None),
+    **{str(status): _status(status) for status in (403, 404, 503)},
     "redirect": lambda srv: srv.add_fault("redirect", body="https://elsewhere.example/x", times=None),
     "html-200": lambda srv: srv.add_fault("body", body=b"<html>oops</html>", times=None),
     "reset": lambda srv: srv.add_fault("reset", times=None),
     "timeout": lambda srv: srv.add_fault("stall", seconds=0.6, times=None),
     "refused": lambda srv: srv.stop(),
     # The server quotes the Authorization header back, in an error message or in a 200 HTML page.
-    **{f"echo-{status}": _echo(status) for status in (400, 401, 403, 404, 500, 503)},
+    **{f"echo-{status}": _status(status, echo=True) for status in (400, 401, 403, 404, 500, 503)},
     "echo-html-200": lambda srv: srv.add_fault(
         "body", body=f"<p>Bearer {srv.token}</p>", content_type="text/html", times=None
     ),
@@ -178,9 +165,6 @@ def test_token_echoed_not_in_trigger_event(token_server: FakeLakeSail) -> None:
     assert token_server.token not in json.dumps(event)
 
 
-# -- reprs -------------------------------------------------------------------------------------------
-
-
 def test_token_not_in_reprs(token_server: FakeLakeSail) -> None:
     """The reprs of the hook (before and after its first call, which masks the token), its settings,
     session and auth, and of the trigger hide the token."""
@@ -190,34 +174,15 @@ def test_token_not_in_reprs(token_server: FakeLakeSail) -> None:
     hook.list_session_job_savepoints(*IDS)
     assert token not in redact(f"x {token}")
     session = hook.get_conn()
-    shown = [
-        repr(hook),
-        str(hook),
-        repr(vars(hook)),
-        repr(hook.settings),
-        str(hook.settings),
-        repr(session.auth),
-        repr(session.headers),
-        repr(vars(session)),
-        repr(_BearerAuth(token)),
-    ]
+    shown = [repr(hook), str(hook), repr(vars(hook)), repr(hook.settings), str(hook.settings)]
+    shown += [repr(session.auth), repr(session.headers), repr(vars(session)), repr(_BearerAuth(token))]
     trigger = LakeSailSavepointTrigger(
         workspace_id="WS1", session_id="SESS1", job_id="JOB1", deadline=time.time() + 60, trigger_nonce="n-1"
     )
     shown += [repr(trigger), json.dumps(trigger.serialize())]
     for text in shown:
         assert token not in text, text
-    # The repr hides it, but the settings do hold it (so the checks above are not vacuous).
     assert hook.settings.authorization == f"Bearer {token}"
-
-
-# -- a whole DAG run: logs, XCom, rendered fields, the metadata DB -----------------------------------
-
-
-@pytest.fixture(scope="module")
-def secrets_dags() -> ModuleType:
-    """tests/dags/faults_secrets.py, parsed once."""
-    return load_module("faults_secrets.py")
 
 
 def _db_rows_with(db_dir: str, needle: str) -> list[str]:
@@ -233,16 +198,9 @@ def _db_rows_with(db_dir: str, needle: str) -> list[str]:
     return found
 
 
-def _run_rows(db_dir: str, table: str, column: str, dag_id: str, run_id: str) -> list[tuple[str, Any]]:
-    with sqlite3.connect(f"{db_dir}/airflow.db") as db:
-        query = f"SELECT task_id, {column} FROM {table} WHERE dag_id = ? AND run_id = ?"
-        return list(db.execute(query, (dag_id, run_id)))
-
-
 @pytest.mark.parametrize("mode", ["poke", "deferrable"])
 def test_dag_run_never_shows_token(
     mode: str,
-    secrets_dags: ModuleType,
     airflow_db: str,
     token_server: FakeLakeSail,
     monkeypatch: pytest.MonkeyPatch,
@@ -252,15 +210,11 @@ def test_dag_run_never_shows_token(
     """A full run (with retried faults, DEBUG on our loggers, Airflow's masking switched off so it
     cannot hide anything): the token shows only in the control task's deliberate log line, and
     nowhere in XCom, rendered fields or any table of the metadata DB."""
-    token = token_server.token
+    token, secrets_dags = token_server.token, load_module("faults_secrets.py")
     for cls in masker_classes():
         monkeypatch.setattr(cls, "add_mask", lambda self, *args, **kwargs: None)
-    for name in (
-        "airflow_provider_flinksp",
-        "airflow.task.hooks.airflow_provider_flinksp",
-        "airflow.task.operators.airflow_provider_flinksp",
-    ):
-        caplog.set_level(logging.DEBUG, logger=name)
+    for prefix in ("", "airflow.task.hooks.", "airflow.task.operators."):
+        caplog.set_level(logging.DEBUG, logger=f"{prefix}airflow_provider_flinksp")
     token_server.add_fault("status", status=503, times=2, method="GET")
     token_server.add_fault("reset", times=1, method="GET")
 
@@ -280,8 +234,8 @@ def test_dag_run_never_shows_token(
     ]
     assert leaks == [], [captured[max(0, i - 200) : i + 50] for i in leaks]
 
-    rendered = _run_rows(
-        airflow_db, "rendered_task_instance_fields", "rendered_fields", run.dag_id, run.run_id
-    )
-    assert {task_id for task_id, _ in rendered} >= {"trigger", "gate", "latest"}  # XCom and rendered
-    assert _db_rows_with(airflow_db, token) == []  # fields are among the rows of the metadata DB
+    with sqlite3.connect(f"{airflow_db}/airflow.db") as db:  # XCom and rendered fields are DB rows
+        query = "SELECT task_id FROM rendered_task_instance_fields WHERE dag_id = ? AND run_id = ?"
+        rendered = {task_id for (task_id,) in db.execute(query, (run.dag_id, run.run_id))}
+    assert rendered >= {"trigger", "gate", "latest"}
+    assert _db_rows_with(airflow_db, token) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -33,10 +33,8 @@ def sp(nonce: str | None, location: str | None = None, *, at: float, kind: str =
     return Savepoint(kind, location, nonce, datetime.fromtimestamp(at, timezone.utc))
 
 
-def listing(
-    pending: list[Savepoint] | None = None, completed: list[Savepoint] | None = None
-) -> SavepointList:
-    return SavepointList(pending or [], completed or [])
+def listing(pending: Sequence[Savepoint] = (), completed: Sequence[Savepoint] = ()) -> SavepointList:
+    return SavepointList(list(pending), list(completed))
 
 
 def target(nonce: str | None = None, grace: float | None = None) -> WaitTarget:
@@ -51,8 +49,6 @@ DONE = sp("N1", "s3://b/n1", at=T0 - 50)
 P1 = sp("N1", at=T0 - 5)  # pending
 P2 = sp("N2", at=T0 - 5)
 
-
-# ---------------------------------------------------------------------------------------------- judge()
 
 ANY = target()  # no nonce: wait until nothing is pending
 N1 = target("N1", grace=10)
@@ -72,13 +68,7 @@ JUDGE_CASES = {
     "n1/pending": (listing([P1], [OLD]), N1, 0, None, "waiting: .*N1 is pending"),
     "n1/pending-after-grace": (listing([P1]), N1, 100, None, "waiting: .*N1 is pending"),
     "n1/missing-in-grace": (listing([], [OLD]), N1, 9.999, None, "waiting: .*N1 is not listed yet.*until"),
-    "n1/missing-other-pending": (
-        listing([P2]),
-        N1,
-        0,
-        None,
-        "waiting: .*N1 is not listed.*another is pending.*N2",
-    ),
+    "n1/other-pending": (listing([P2]), N1, 0, None, "waiting: .*N1 is not listed.*another is pending.*N2"),
     "n1/missing-no-grace-deadline": (listing(), target("N1"), 10**6, None, "waiting: .*N1 is not listed yet"),
     "n1/missing-at-deadline": (listing([], [OLD]), N1, 10, None, LAPSED),
     "n1/missing-after-deadline": (listing([P2], [OLD]), N1, 60, None, LAPSED),
@@ -97,6 +87,8 @@ def test_judge(
     assert verdict.transient_error is None
 
 
+STATES = {None: "waiting", "PENDING": "waiting", "RUNNING": "waiting"}  # job state: status if not settled
+STATES |= {"FAILED": "failed", "DELETING": "failed"}
 #: Situations in which the list alone says "not yet", so the job's state decides.
 WAITING_SITUATIONS = {
     "no-nonce/pending": (listing([P2]), ANY),
@@ -106,16 +98,7 @@ WAITING_SITUATIONS = {
 
 
 @pytest.mark.parametrize("situation", sorted(WAITING_SITUATIONS))
-@pytest.mark.parametrize(
-    ("job_state", "status"),
-    [
-        (None, "waiting"),
-        ("PENDING", "waiting"),
-        ("RUNNING", "waiting"),
-        ("FAILED", "failed"),
-        ("DELETING", "failed"),
-    ],
-)
+@pytest.mark.parametrize(("job_state", "status"), STATES.items())
 def test_judge_job_state(situation: str, job_state: str | None, status: str) -> None:
     """Without the job's state "waiting" is provisional; a stopped job fails it, saying what was awaited."""
     savepoints, wait_for = WAITING_SITUATIONS[situation]
@@ -152,19 +135,12 @@ def test_judge_settled_list_wins_over_job_state(
 def test_verdict_events() -> None:
     success = {"status": "success", "savepoint": {"location": "s3://b/x"}, "value": None, "message": "done"}
     assert verdict_event(Verdict("success", "done", {"location": "s3://b/x"})) == success
-    assert verdict_event(Verdict("failed", "gone")) == {
-        "status": "failed",
-        "reason": "savepoint",
-        "message": "gone",
-    }
-
-
-# --------------------------------------------------------------------------------- check() / acheck()
+    failed = {"status": "failed", "reason": "savepoint", "message": "gone"}
+    assert verdict_event(Verdict("failed", "gone")) == failed
 
 
 class StubHook:
-    """Stands in for LakeSailHook: canned answers, ``errors`` to raise by call ("list", "describe"),
-    and a record of the calls."""
+    """LakeSailHook's stand-in: canned answers, ``errors`` to raise by call name, a record of calls."""
 
     def __init__(
         self, savepoints: SavepointList | None = None, state: str = "RUNNING", **errors: Exception
@@ -200,14 +176,10 @@ class StubHook:
 Checker = Callable[..., Verdict]
 
 
-def _check_async(hook: Any, wait_for: WaitTarget, now: float | None = None) -> Verdict:
-    return asyncio.run(acheck(hook, wait_for, now))
-
-
 @pytest.fixture(params=["check", "acheck"])
 def run_check(request: pytest.FixtureRequest) -> Checker:
     """check() or acheck() (run to completion), with the same signature."""
-    return check if request.param == "check" else _check_async
+    return check if request.param == "check" else lambda h, w, now=None: asyncio.run(acheck(h, w, now))
 
 
 ERRORS = (

@@ -53,9 +53,6 @@ def hook(monkeypatch: pytest.MonkeyPatch, waits: list[float]) -> FlinkRestHook:
     return FlinkRestHook("flink_mock")
 
 
-# ---------------------------------------------------------------------------- what is sent
-
-
 def test_trigger_and_stop_send_a_client_trigger_id_and_the_connection_directory(
     hook: FlinkRestHook, requests_mock: Any
 ) -> None:
@@ -76,11 +73,8 @@ def test_trigger_and_stop_send_a_client_trigger_id_and_the_connection_directory(
     assert hook.trigger_savepoint(JOB, trigger_id=TRIGGER) == TRIGGER
     requests_mock.post(f"{API}/jobs/{JOB}/stop", status_code=202, json={"request-id": TRIGGER})
     assert hook.trigger_savepoint(JOB, stop=True, drain=True, trigger_id=TRIGGER) == TRIGGER
-    assert requests_mock.last_request.json() == {
-        "drain": True,
-        "triggerId": TRIGGER,
-        "targetDirectory": "s3://bucket/savepoints",
-    }
+    stop_body = {"drain": True, "triggerId": TRIGGER, "targetDirectory": "s3://bucket/savepoints"}
+    assert requests_mock.last_request.json() == stop_body
 
 
 @pytest.mark.parametrize(
@@ -166,9 +160,6 @@ def test_bad_savepoint_dir_extra(monkeypatch: pytest.MonkeyPatch) -> None:
         hook.trigger_savepoint(JOB)
 
 
-# ---------------------------------------------------------------------------- answers
-
-
 @pytest.mark.parametrize("wire", ["sync", "async"])
 def test_get_savepoint(flink: Playback, wire: str) -> None:
     completed = recorded("savepoint_status_completed")
@@ -206,10 +197,8 @@ def test_failed_savepoint_raises_with_flinks_reason_and_no_token(
 
 
 def test_test_connection(hook: FlinkRestHook, requests_mock: Any) -> None:
-    requests_mock.get(
-        f"{API}/overview",
-        json={"taskmanagers": 1, "slots-total": 4, "slots-available": 3, "flink-version": "2.3.0"},
-    )
+    overview = {"taskmanagers": 1, "slots-total": 4, "slots-available": 3, "flink-version": "2.3.0"}
+    requests_mock.get(f"{API}/overview", json=overview)
     assert hook.test_connection() == (True, "Connected to Flink 2.3.0: 1 TaskManager(s), 3 of 4 slots free")
     requests_mock.get(f"{API}/overview", status_code=401, json={"errors": ["Unauthorized"]})
     ok, message = hook.test_connection()
@@ -217,37 +206,27 @@ def test_test_connection(hook: FlinkRestHook, requests_mock: Any) -> None:
     assert "HTTP 401: Unauthorized" in message
 
 
-# ---------------------------------------------------------------------------- retries
-
-
-def test_trigger_post_retried_on_500_with_the_same_trigger_id(
+def test_500_retries_the_trigger_post_with_its_id_not_the_run_jar_post(
     hook: FlinkRestHook, requests_mock: Any, waits: list[float]
 ) -> None:
-    requests_mock.post(
-        f"{API}/jobs/{JOB}/savepoints",
-        [
-            {"status_code": 500, "json": {"errors": ["Internal server error."]}},
-            {"status_code": 202, "json": {"request-id": TRIGGER}},
-        ],
-    )
-    assert hook.trigger_savepoint(JOB, trigger_id=TRIGGER) == TRIGGER
-    ids = [call.json()["triggerId"] for call in requests_mock.request_history]
-    assert ids == [TRIGGER, TRIGGER]
-    assert len(waits) == 1
-
-
-def test_run_jar_post_not_retried_on_500(hook: FlinkRestHook, requests_mock: Any, waits: list[float]) -> None:
     status, body = recorded("error_unknown_jar")
     requests_mock.post(f"{API}/jars/no-such.jar/run", status_code=status, json=body)
     with pytest.raises(FlinkApiError, match=r"Jar file .* does not exist"):
         hook.run_jar("no-such.jar")
     assert requests_mock.call_count == 1
     assert waits == []
+    error = {"status_code": 500, "json": {"errors": ["Internal server error."]}}
+    accepted = {"status_code": 202, "json": {"request-id": TRIGGER}}
+    requests_mock.post(f"{API}/jobs/{JOB}/savepoints", [error, accepted])
+    assert hook.trigger_savepoint(JOB, trigger_id=TRIGGER) == TRIGGER
+    ids = [call.json()["triggerId"] for call in requests_mock.request_history[1:]]
+    assert ids == [TRIGGER, TRIGGER]
+    assert len(waits) == 1
 
 
 @pytest.fixture
 def resetting() -> Iterator[SimpleNamespace]:
-    """Resets the connection after the first POST (acted on, answer lost), then answers as Flink."""
+    """Resets the connection on the first POST to each path (acted on, answer lost), then answers."""
     seen = SimpleNamespace(requests=[], operations={})
 
     class Handler(BaseHTTPRequestHandler):
@@ -256,7 +235,7 @@ def resetting() -> Iterator[SimpleNamespace]:
             seen.requests.append(("POST", self.path))
             trigger = payload.get("triggerId", "")
             seen.operations[trigger] = seen.operations.get(trigger, 0) + 1
-            if len(seen.requests) == 1:  # acted on, then reset: no answer
+            if seen.requests.count(("POST", self.path)) == 1:
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.close_connection = True
                 return
@@ -279,21 +258,15 @@ def resetting() -> Iterator[SimpleNamespace]:
     thread.join(timeout=5)
 
 
-def test_trigger_retried_after_a_reset_takes_one_savepoint(
+def test_reset_retries_the_trigger_post_taking_one_savepoint_not_the_run_jar_post(
     resetting: SimpleNamespace, monkeypatch: pytest.MonkeyPatch, waits: list[float]
 ) -> None:
     hook = FlinkRestHook(set_conn(monkeypatch, "flink_reset", resetting.url))
-    trigger = hook.trigger_savepoint(JOB, target_directory="file:///sp")
-    assert resetting.requests == [("POST", f"/jobs/{JOB}/savepoints")] * 2
-    assert resetting.operations == {trigger: 2}  # one operation key, sent twice: one savepoint
-    assert len(waits) == 1
-
-
-def test_run_jar_not_retried_after_a_reset(
-    resetting: SimpleNamespace, monkeypatch: pytest.MonkeyPatch, waits: list[float]
-) -> None:
-    hook = FlinkRestHook(set_conn(monkeypatch, "flink_reset2", resetting.url))
     with pytest.raises(FlinkConnectionError, match="connection broken"):
         hook.run_jar("abc_counter.jar")
     assert len(resetting.requests) == 1
     assert waits == []
+    trigger = hook.trigger_savepoint(JOB, target_directory="file:///sp")
+    assert resetting.requests[1:] == [("POST", f"/jobs/{JOB}/savepoints")] * 2
+    assert resetting.operations == {"": 1, trigger: 2}  # one operation key, sent twice: one savepoint
+    assert len(waits) == 1

@@ -8,7 +8,6 @@ import importlib
 import json
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,10 +20,14 @@ from airflow_provider_flinksp.flink.waiting import RUNNING
 from airflow_provider_flinksp.hooks import aclose_async_clients
 from airflow_provider_flinksp.testing import FakeJob, FakeLakeSail
 from airflow_provider_flinksp.triggers import FlinkSavepointTrigger, LakeSailSavepointTrigger
+from tests.conftest import jump_once
 from tests.flink_backend.playback import JOB, TRIGGER
 
 LOG = logging.getLogger("tests.test_trigger")
 IDS = {"workspace_id": "WS1", "session_id": "SESS1", "job_id": "JOB1"}
+EVERYTHING = {**IDS, "trigger_nonce": "5f0c1e2a-9b7d-4c3e-8a61-0d2b4e6f8a90", "retry_limit": 5}
+EVERYTHING |= {"grace_deadline": 1_800_000_120.5, "poll_interval": 2.5, "lakesail_conn_id": "lakesail_prod"}
+EVERYTHING |= {"retry_delay": 0.25, "request_timeout": 12.0}
 
 
 def read(event: object, *, sensor: bool = False, nonce: str | None = None) -> Any:
@@ -69,27 +72,11 @@ def describe_count(fake: FakeLakeSail) -> int:
     return sum(1 for r in fake.requests if r.path.endswith("/jobs/JOB1"))
 
 
-# ------------------------------------------------------------------------------------ serialization
-
-
 @pytest.mark.parametrize(
     ("cls", "kwargs"),
     [
         pytest.param(LakeSailSavepointTrigger, IDS, id="lakesail-defaults"),
-        pytest.param(
-            LakeSailSavepointTrigger,
-            {
-                **IDS,
-                "trigger_nonce": "5f0c1e2a-9b7d-4c3e-8a61-0d2b4e6f8a90",
-                "grace_deadline": 1_800_000_120.5,
-                "poll_interval": 2.5,
-                "lakesail_conn_id": "lakesail_prod",
-                "retry_limit": 5,
-                "retry_delay": 0.25,
-                "request_timeout": 12.0,
-            },
-            id="lakesail-everything",
-        ),
+        pytest.param(LakeSailSavepointTrigger, EVERYTHING, id="lakesail-everything"),
         pytest.param(
             FlinkSavepointTrigger, {"job_id": JOB, "trigger_id": TRIGGER, "poll_interval": 2.0}, id="flink"
         ),
@@ -111,9 +98,6 @@ def test_serialize_round_trip(
     assert cls(**json.loads(json.dumps(serialized))).serialize() == (classpath, serialized)
 
 
-# ------------------------------------------------------------------------------------------ run()
-
-
 def test_success_without_nonce_waits_for_pending(lakesail_conn: str, fake: FakeLakeSail) -> None:
     job(fake).savepoint_duration = 0.0
     fake.trigger("WS1", "SESS1", "JOB1")  # an older one, completed at once
@@ -131,8 +115,7 @@ def test_success_without_nonce_waits_for_pending(lakesail_conn: str, fake: FakeL
 def test_no_savepoint_at_all_is_success_with_none_one_interval_after_the_deferral(
     lakesail_conn: str, fake: FakeLakeSail
 ) -> None:
-    """The task checked just before it deferred: the trigger asks again only one interval later
-    (which narrows Airflow's own race with triggers that fire within seconds of the deferral)."""
+    """The task checked just before it deferred: the trigger asks again only one interval later."""
     started = time.monotonic()
     event = only_event(make_trigger(poll_interval=0.6))
     assert event["status"] == "success"
@@ -231,19 +214,6 @@ def test_persistent_outage_keeps_polling_and_sleeps(lakesail_conn: str, fake: Fa
     assert len(requests) >= 2 * retry_limit  # it kept polling: at least two full polls in the window
 
 
-def finish_after_polls(fake: FakeLakeSail, polls: int) -> Callable[[], float]:
-    """A clock for the fake: real time until the job's state was asked for ``polls`` times (the
-    trigger asks only while it waits), then an hour later, so a long savepoint finishes next poll."""
-    offset: list[float] = []
-
-    def clock() -> float:
-        if not offset and describe_count(fake) >= polls:
-            offset.append(3600.0)
-        return time.time() + sum(offset)
-
-    return clock
-
-
 def test_success_with_nonce_and_waiting_messages_logged_once_each(
     lakesail_conn: str,
     fake: FakeLakeSail,
@@ -253,7 +223,7 @@ def test_success_with_nonce_and_waiting_messages_logged_once_each(
     """A person can follow the wait: what it waits for is logged, and the same news is not repeated."""
     job(fake).savepoint_duration = 60.0
     nonce = fake.trigger("WS1", "SESS1", "JOB1")["triggerNonce"]
-    fake.clock = finish_after_polls(fake, polls=3)
+    fake.clock = jump_once(lambda: describe_count(fake) >= 3)  # the job is asked only while it waits
     caplog.set_level(logging.INFO)
     event = only_event(make_trigger(trigger_nonce=nonce, grace_deadline=time.time() + 10))
     assert event["status"] == "success"
@@ -263,17 +233,14 @@ def test_success_with_nonce_and_waiting_messages_logged_once_each(
     assert savepoint in fake.savepoints("WS1", "SESS1", "JOB1")["completed"]
     assert "completed at s3://" in event["message"]
     assert describe_count(fake) == 3  # three polls saw it pending, the fourth saw it completed
-    # Airflow 2.11 logs through logging (caplog), Airflow 3 through structlog (printed): one of them.
     out, err = capfd.readouterr()
-    logged = [r.getMessage() for r in caplog.records]
+    logged = [r.getMessage() for r in caplog.records]  # Airflow 2.11; Airflow 3 prints (structlog)
     if not any(nonce in line for line in logged):
         logged = (out + err).splitlines()
     pending = [line for line in logged if f"Savepoint {nonce} is pending" in line]
     assert len(pending) == 1, logged
     assert "(job RUNNING)" in pending[0]
 
-
-# ------------------------------------------------------------------------------------ read_event()
 
 GOOD = {
     "location": "s3://bucket/flink-savepoints/savepoint-1a2b",
@@ -288,10 +255,7 @@ RETRYABLE = {
     "a-list": (["status", "success"], "no usable event"),
     "unknown-status": ({"status": "done"}, "unknown status"),
     "no-status": ({}, "unknown status"),
-    "bad-location": (
-        {"status": "success", "savepoint": {"location": 5, "triggerType": "MANUAL"}},
-        "malformed",
-    ),
+    "bad-location": ({"status": "success", "savepoint": {**GOOD, "location": 5}}, "malformed"),
     "no-type": ({"status": "success", "savepoint": {"location": "s3://x"}}, "malformed"),
     "savepoint-not-a-dict": ({"status": "success", "savepoint": "s3://x"}, "malformed"),
     "bad-time": ({"status": "success", "savepoint": {**GOOD, "triggeredAt": "yesterday"}}, "malformed"),
@@ -324,14 +288,9 @@ def test_read_event_success() -> None:
     assert read({"status": "success", "savepoint": GOOD}, sensor=True) == GOOD
     assert read({"status": "success", "savepoint": GOOD}, nonce="n-1") == GOOD
     assert read({"status": "success", "savepoint": None}, sensor=True) is None
-    # An event from an older trigger may lack keys: the result still has the four, normalized.
-    sparse = {"status": "success", "savepoint": {"location": "s3://x", "triggerType": "PERIODIC"}}
-    assert read(sparse) == {
-        "location": "s3://x",
-        "triggerType": "PERIODIC",
-        "triggerNonce": None,
-        "triggeredAt": None,
-    }
+    sparse = {"location": "s3://x", "triggerType": "PERIODIC"}  # from an older trigger: keys missing
+    event = {"status": "success", "savepoint": sparse}
+    assert read(event) == {**sparse, "triggerNonce": None, "triggeredAt": None}
 
 
 def test_read_event_timeout() -> None:
@@ -345,11 +304,7 @@ def test_read_event_timeout() -> None:
 
 @pytest.mark.parametrize("sensor", [True, False])
 def test_read_event_failed_savepoint_is_not_retried(sensor: bool) -> None:
-    event = {
-        "status": "failed",
-        "reason": "savepoint",
-        "message": "Savepoint n-1 is neither pending nor completed",
-    }
+    event = {"status": "failed", "reason": "savepoint", "message": "n-1 is neither pending nor completed"}
     with pytest.raises(Failed, match="neither pending nor completed") as raised:
         read(event, sensor=sensor)
     assert isinstance(raised.value, AirflowFailException)  # the task fails without retrying
