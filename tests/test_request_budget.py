@@ -45,16 +45,11 @@ def arrived(fake: FakeLakeSail, method: str) -> list[float]:
 
 
 def install(fake: FakeLakeSail, error: str, method: str = "GET") -> None:
-    if error.isdigit():
-        fake.add_fault("status", status=int(error), times=None, method=method)
-    elif error == "reset":
-        fake.add_fault("reset", times=None, method=method)
-    else:
-        fake.add_fault("stall", seconds=STALL, times=None, method=method)
+    fields = {"status": int(error)} if error.isdigit() else {"seconds": STALL} if error == "stall" else {}
+    fake.add_fault("status" if error.isdigit() else error, times=None, method=method, **fields)
 
 
 def trigger_events(trigger: LakeSailSavepointTrigger) -> list[dict[str, Any]]:
-
     async def run() -> list[dict[str, Any]]:
         try:
             return [event.payload async for event in trigger.run()]
@@ -77,8 +72,6 @@ def run_target(target: str, **given: float | None) -> Outcome:
     names = HOOK_KWARGS if target == "hook" else TASK_KWARGS if target in TASKS else TRIGGER_KWARGS
     task_settings = {names[key]: value for key, value in given.items() if value is not None}
     started = time.monotonic()
-    result: Any = None
-    error: BaseException | None = None
     try:
         if target == "hook":
             result = LakeSailHook(**task_settings).list_session_job_savepoints(*IDS.values())
@@ -93,8 +86,8 @@ def run_target(target: str, **given: float | None) -> Outcome:
             trigger = LakeSailSavepointTrigger(**IDS, deadline=time.time() + 0.05, **task_settings)
             result = trigger_events(trigger)
     except LakeSailError as exc:
-        error = exc
-    return Outcome(result, error, time.monotonic() - started)
+        return Outcome(None, exc, time.monotonic() - started)
+    return Outcome(result, None, time.monotonic() - started)
 
 
 def method_of(target: str) -> str:
