@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import socketserver
 import threading
 from collections.abc import Callable, Iterator
@@ -80,12 +79,6 @@ def raises(wire: str, operation: str, expected: type[LakeSailError], hook: LakeS
         assert not isinstance(seen, RAW), f"{type(seen).__name__} in the chain of {caught.value!r}"
         seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
     return caught.value
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -293,13 +286,14 @@ def test_retried_then_answered(wire: str, conn: FakeLakeSail, waits: list[float]
 def test_refused_port_is_retried_for_get_and_post(
     wire: str, monkeypatch: pytest.MonkeyPatch, waits: list[float], operation: str
 ) -> None:
-    point_at(monkeypatch, SimpleNamespace(url=f"http://127.0.0.1:{free_port()}", token="tok"))  # type: ignore[arg-type]
+    with Raw() as closed:  # a port that refuses: the server is closed
+        point_at(monkeypatch, closed)  # type: ignore[arg-type]
     exc = raises(wire, operation, LakeSailConnectionError)
     assert "could not connect" in str(exc)
     assert OPS[operation][0] in str(exc)
     assert exc.transient is True
     assert len(waits) == 2  # three attempts
-    assert "tok" not in str(exc)
+    assert Raw.token not in str(exc)
     ok, message = call(wire, "test_connection")
     assert ok is False
     assert "could not connect" in message
