@@ -243,9 +243,8 @@ def test_connection_settings_used_on_the_wire(
 
 def test_test_connection_reports_a_broken_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     set_json_conn(monkeypatch, "ls_no_password", host=API)
-    ok, message = LakeSailHook("ls_no_password").test_connection()
-    assert ok is False
-    assert "no password" in message
+    message = "Connection 'ls_no_password' has no password: set it to the LakeSail API key"
+    assert LakeSailHook("ls_no_password").test_connection() == (False, message)
 
 
 def test_missing_ca_bundle_is_a_provider_error_on_both_paths(
