@@ -1,10 +1,5 @@
-"""Retry settings and the request budget, counted on the wire (FakeLakeSail sees every request).
-
-Each retry setting (attempts, first backoff, request timeout) comes from the connection's extra or
-from the task, and the task's wins, on all five targets; the tasks' names leave Airflow's own
-``retry_delay`` alone. Under a persistent retried error a waiting sensor and the trigger send exactly
-``retry_limit`` requests per poll and poll no more often than their interval; under 401, one request.
-"""
+"""Retry settings (the connection's, the task's winning) on all five targets, and the request budget
+under persistent errors (retry_limit requests per poll, polls an interval apart; 401: one request)."""
 
 from __future__ import annotations
 
@@ -12,7 +7,7 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from types import ModuleType
@@ -29,13 +24,13 @@ from airflow_provider_flinksp.operators import (
 from airflow_provider_flinksp.sensors import LakeSailSavepointSensor
 from airflow_provider_flinksp.testing import FakeLakeSail
 from airflow_provider_flinksp.triggers import LakeSailSavepointTrigger
+from tests.conftest import point_at
 from tests.dag_runs import load_module
 
 IDS = {"workspace_id": "WS1", "session_id": "SESS1", "job_id": "JOB1"}
 TARGETS = ("hook", "sensor", "latest", "trigger_operator", "trigger")
 TASKS = ("sensor", "latest", "trigger_operator")
-#: The keywords of the sensor and the operators (``retry_delay`` is Airflow's, between task retries),
-#: of the trigger and of the hook.
+#: The keywords of the tasks (``retry_delay`` is Airflow's, between task retries), the trigger, the hook.
 TASK_KWARGS = {"retry_limit": "api_retry_limit", "backoff": "api_retry_delay", "timeout": "request_timeout"}
 TRIGGER_KWARGS = {"retry_limit": "retry_limit", "backoff": "retry_delay", "timeout": "request_timeout"}
 HOOK_KWARGS = {"retry_limit": "retry_limit", "backoff": "retry_delay", "timeout": "timeout"}
@@ -44,43 +39,17 @@ RETRIED = ("429", "500", "502", "503", "504", "reset", "stall")
 STALL = 1.0
 
 
-# -- helpers -------------------------------------------------------------------------------------
-
-
-def arrived(fake: FakeLakeSail, method: str | None = None) -> list[float]:
-    """When each request (of one method) arrived, stalled ones included."""
-    return [arrival.at for arrival in fake.arrivals if method is None or arrival.method == method]
-
-
-def gaps(fake: FakeLakeSail, method: str) -> list[float]:
-    """Seconds between consecutive requests of one method."""
-    return [later - earlier for earlier, later in itertools.pairwise(arrived(fake, method))]
-
-
-@pytest.fixture
-def connect(fake: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    """Point ``lakesail_default`` at the fake with the given extra (and optionally a wrong token)."""
-
-    def point(*, password: str | None = None, **extra: Any) -> None:
-        value = {"conn_type": "lakesail", "host": fake.url, "password": password or fake.token}
-        monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps({**value, "extra": extra}))
-
-    return point
+def arrived(fake: FakeLakeSail, method: str) -> list[float]:
+    """When each request of ``method`` arrived, stalled ones included."""
+    return [arrival.at for arrival in fake.arrivals if arrival.method == method]
 
 
 def install(fake: FakeLakeSail, error: str, method: str = "GET") -> None:
-    """Make every request of ``method`` fail with ``error`` until the test ends."""
-    if error.isdigit():
-        fake.add_fault("status", status=int(error), times=None, method=method)
-    elif error == "reset":
-        fake.add_fault("reset", times=None, method=method)
-    else:
-        fake.add_fault("stall", seconds=STALL, times=None, method=method)
+    fields = {"status": int(error)} if error.isdigit() else {"seconds": STALL} if error == "stall" else {}
+    fake.add_fault("status" if error.isdigit() else error, times=None, method=method, **fields)
 
 
 def trigger_events(trigger: LakeSailSavepointTrigger) -> list[dict[str, Any]]:
-    """Run a trigger to its event, as the triggerer would."""
-
     async def run() -> list[dict[str, Any]]:
         try:
             return [event.payload async for event in trigger.run()]
@@ -92,24 +61,17 @@ def trigger_events(trigger: LakeSailSavepointTrigger) -> list[dict[str, Any]]:
 
 @dataclass
 class Outcome:
-    """What one unit of work of a target did."""
-
     result: Any
     error: BaseException | None
     elapsed: float
 
 
-def run_target(
-    target: str, *, retry_limit: int | None = None, backoff: float | None = None, timeout: float | None = None
-) -> Outcome:
+def run_target(target: str, **given: float | None) -> Outcome:
     """One unit of work of ``target`` (a hook call, a poke, an execute(), a poll of the trigger) with
-    the task's settings (None: left to the connection)."""
+    the task's settings ``retry_limit``, ``backoff``, ``timeout`` (None: left to the connection)."""
     names = HOOK_KWARGS if target == "hook" else TASK_KWARGS if target in TASKS else TRIGGER_KWARGS
-    given = {"retry_limit": retry_limit, "backoff": backoff, "timeout": timeout}
     task_settings = {names[key]: value for key, value in given.items() if value is not None}
     started = time.monotonic()
-    result: Any = None
-    error: BaseException | None = None
     try:
         if target == "hook":
             result = LakeSailHook(**task_settings).list_session_job_savepoints(*IDS.values())
@@ -124,50 +86,38 @@ def run_target(
             trigger = LakeSailSavepointTrigger(**IDS, deadline=time.time() + 0.05, **task_settings)
             result = trigger_events(trigger)
     except LakeSailError as exc:
-        error = exc
-    return Outcome(result, error, time.monotonic() - started)
+        return Outcome(None, exc, time.monotonic() - started)
+    return Outcome(result, None, time.monotonic() - started)
 
 
 def method_of(target: str) -> str:
-    """The HTTP method the target's unit of work uses."""
     return "POST" if target == "trigger_operator" else "GET"
-
-
-# -- retry settings: from the connection, and the task's winning -----------------------------------
-
-
-@pytest.mark.parametrize(("extra", "task", "attempts"), [(4, None, 4), (5, 2, 2)], ids=["connection", "task"])
-@pytest.mark.parametrize("target", TARGETS)
-def test_retry_limit(
-    target: str, fake: FakeLakeSail, connect: Callable[..., None], extra: int, task: int | None, attempts: int
-) -> None:
-    connect(retry_limit=extra, retry_delay=0.01)
-    install(fake, "503", method_of(target))
-    run_target(target, retry_limit=task)
-    assert len(arrived(fake, method_of(target))) == attempts
 
 
 @pytest.mark.parametrize(
     ("extra", "task", "bounds"),
-    [(0.2, None, [(0.1, 0.45), (0.2, 0.65)]), (1.0, 0.01, [(0.0, 0.45)] * 2)],
+    [
+        ({"retry_limit": 4, "retry_delay": 0.2}, {}, [(0.1, 0.45), (0.2, 0.65), (0.4, 1.05)]),
+        ({"retry_limit": 5, "retry_delay": 1.0}, {"retry_limit": 2, "backoff": 0.01}, [(0.0, 0.45)]),
+    ],
     ids=["connection", "task"],
 )
 @pytest.mark.parametrize("target", TARGETS)
-def test_retry_delay(
+def test_retry_limit_and_delay(
     target: str,
     fake: FakeLakeSail,
-    connect: Callable[..., None],
-    extra: float,
-    task: float | None,
+    monkeypatch: pytest.MonkeyPatch,
+    extra: dict[str, float],
+    task: dict[str, float],
     bounds: list[tuple[float, float]],
 ) -> None:
-    """The n-th wait lies in [d * 2**(n-1) / 2, d * 2**(n-1)] (plus 0.25 s of slack); the task's
-    0.01 s wins over the connection's 1 s (waits >= 0.5 s)."""
-    connect(retry_limit=3, retry_delay=extra)
+    """retry_limit requests (gaps + 1); the n-th wait lies in [d * 2**(n-1) / 2, d * 2**(n-1)] (plus
+    0.25 s of slack); the task's 0.01 s wins over the connection's 1 s (waits >= 0.5 s)."""
+    point_at(monkeypatch, fake, **extra)
     install(fake, "503", method_of(target))
-    outcome = run_target(target, backoff=task)
-    spaced = gaps(fake, method_of(target))
-    assert len(spaced) == 2, outcome
+    outcome = run_target(target, **task)
+    spaced = [later - earlier for earlier, later in itertools.pairwise(arrived(fake, method_of(target)))]
+    assert len(spaced) == len(bounds), outcome
     for gap, (low, high) in zip(spaced, bounds, strict=True):
         assert low <= gap <= high, spaced
 
@@ -185,10 +135,10 @@ def _is_timeout(target: str, outcome: Outcome) -> bool:
 @pytest.mark.parametrize(("extra", "task"), [(0.2, None), (5, 0.2)], ids=["connection", "task"])
 @pytest.mark.parametrize("target", TARGETS)
 def test_timeout(
-    target: str, fake: FakeLakeSail, connect: Callable[..., None], extra: float, task: float | None
+    target: str, fake: FakeLakeSail, monkeypatch: pytest.MonkeyPatch, extra: float, task: float | None
 ) -> None:
     """A 0.2 s timeout (the connection's, or the task's over the connection's 5 s) cuts a 1 s stall short."""
-    connect(retry_limit=1, timeout=extra)
+    point_at(monkeypatch, fake, retry_limit=1, timeout=extra)
     install(fake, "stall", method_of(target))
     outcome = run_target(target, timeout=task)
     assert _is_timeout(target, outcome), outcome
@@ -196,38 +146,30 @@ def test_timeout(
     assert len(arrived(fake, method_of(target))) == 1
 
 
-def test_stall_within_timeout_is_waited_out(fake: FakeLakeSail, connect: Callable[..., None]) -> None:
+def test_stall_within_timeout_is_waited_out(fake: FakeLakeSail, monkeypatch: pytest.MonkeyPatch) -> None:
     """The control of test_timeout: with the connection's 5 s timeout the stalled read succeeds."""
-    connect(retry_limit=1, timeout=5)
+    point_at(monkeypatch, fake, retry_limit=1, timeout=5)
     install(fake, "stall")
     outcome = run_target("hook")
     assert outcome.error is None
     assert outcome.elapsed >= STALL
 
 
-# Airflow's BaseOperator has its own ``retry_delay`` (between task retries, a timedelta, often set in
-# default_args). The tasks' API backoff must not take it over, nor blank it.
-
-
-def _task(cls: type, **kwargs: Any) -> Any:
-    return cls(task_id="t", **IDS, **kwargs)
-
-
-TASK_CLASSES = (LakeSailSavepointSensor, LakeSailLatestSavepointOperator, LakeSailTriggerSavepointOperator)
-
-
-@pytest.mark.parametrize("cls", TASK_CLASSES, ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "cls",
+    [LakeSailSavepointSensor, LakeSailLatestSavepointOperator, LakeSailTriggerSavepointOperator],
+    ids=lambda c: c.__name__,
+)
 def test_airflow_retry_delay_is_not_the_http_backoff(cls: type, lakesail_conn: str) -> None:
-    """The task keeps Airflow's task retry delay (a timedelta, not None); the usual
-    ``default_args={"retry_delay": timedelta(minutes=5)}`` sets it and leaves the hook working."""
+    """The task keeps Airflow's retry_delay (a timedelta); default_args set it and leave the hook working."""
     try:
         from airflow.sdk import DAG
     except ImportError:  # Airflow 2.11
         from airflow import DAG
 
-    assert isinstance(_task(cls).retry_delay, timedelta)
+    assert isinstance(cls(task_id="t", **IDS).retry_delay, timedelta)
     with DAG("budget_default_args", schedule=None, default_args={"retry_delay": timedelta(minutes=5)}):
-        task = _task(cls)
+        task = cls(task_id="t", **IDS)
     assert task.retry_delay == timedelta(minutes=5)
     assert task.hook.list_session_job_savepoints(*IDS.values()).pending == []
 
@@ -235,8 +177,7 @@ def test_airflow_retry_delay_is_not_the_http_backoff(cls: type, lakesail_conn: s
 def test_airflow_task_retry_works(
     budget_dags: ModuleType, airflow_db: str, fake: FakeLakeSail, lakesail_conn: str
 ) -> None:
-    """An operator with Airflow's ``retries=1, retry_delay=timedelta(0)`` fails its first try on a
-    404 and succeeds on the second."""
+    """With Airflow's ``retries=1, retry_delay=timedelta(0)`` a 404 fails the first try, the second passes."""
     fake.add_fault("status", status=404, times=1)
     run = budget_dags.DAGS["faults_budget_task_retry"].test()
     (ti,) = run.get_task_instances()
@@ -244,20 +185,14 @@ def test_airflow_task_retry_works(
     assert [r.status for r in fake.requests] == [404, 200]
 
 
-# -- the request budget under persistent errors ---------------------------------------------------
-
-
 @pytest.mark.parametrize("error", RETRIED)
 def test_sensor_poke_budget(error: str, fake: FakeLakeSail, lakesail_conn: str) -> None:
     """Each poke of a waiting sensor sends exactly retry_limit (3) requests, then reports "not yet"."""
     install(fake, error)
     sensor = LakeSailSavepointSensor(task_id="gate", **IDS, api_retry_limit=3, request_timeout=0.15)
-    per_poke = []
-    for _ in range(3):
-        before = len(fake.arrivals)
+    for poke in range(1, 4):
         assert sensor.poke({}).is_done is False
-        per_poke.append(len(fake.arrivals) - before)
-    assert per_poke == [3, 3, 3]
+        assert len(fake.arrivals) == 3 * poke
 
 
 @pytest.fixture
@@ -287,10 +222,13 @@ def polls(monkeypatch: pytest.MonkeyPatch, fake: FakeLakeSail) -> list[tuple[flo
     return seen
 
 
-def assert_budget(polls: list[tuple[float, int]], retry_limit: int, interval: float) -> None:
-    """Several polls, each with exactly retry_limit requests, at least ``interval`` apart."""
+def assert_budget(
+    fake: FakeLakeSail, polls: list[tuple[float, int]], retry_limit: int, interval: float
+) -> None:
+    """Several polls, each with exactly retry_limit requests (and none outside), ``interval`` apart."""
     assert len(polls) >= 2, polls
     assert [sent for _, sent in polls] == [retry_limit] * len(polls)
+    assert len(fake.arrivals) == retry_limit * len(polls)
     starts = [started for started, _ in polls]
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     assert min(gaps) >= interval * 0.95, gaps
@@ -308,13 +246,11 @@ def test_trigger_budget(
     install(fake, error)
     events = trigger_events(trigger)
     assert [event["status"] for event in events] == ["timeout"]
-    assert_budget(polls, 3, 0.3)
-    assert len(fake.arrivals) == 3 * len(polls)
+    assert_budget(fake, polls, 3, 0.3)
 
 
 @pytest.fixture(scope="module")
 def budget_dags() -> Iterator[ModuleType]:
-    """tests/dags/faults_budget.py, parsed once."""
     return load_module("faults_budget.py")
 
 
@@ -332,19 +268,16 @@ def test_sensor_dag_run_budget(
     install(fake, error)
     run = budget_dags.DAGS["faults_budget_poke"].test()
     assert {ti.task_id: ti.state for ti in run.get_task_instances()} == {"gate": "failed"}
-    assert_budget(polls, budget_dags.RETRY_LIMIT, budget_dags.POKE_INTERVAL)
-    assert len(fake.arrivals) == budget_dags.RETRY_LIMIT * len(polls)
-
-
-# -- 401: stop at once ---------------------------------------------------------------------------
+    assert_budget(fake, polls, budget_dags.RETRY_LIMIT, budget_dags.POKE_INTERVAL)
 
 
 @pytest.mark.parametrize("mode", ["poke", "deferrable"])
 def test_sensor_dag_run_401(
-    mode: str, budget_dags: ModuleType, airflow_db: str, fake: FakeLakeSail, connect: Callable[..., None]
+    mode: str, budget_dags: ModuleType, airflow_db: str, fake: FakeLakeSail, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A wrong API key in a DAG run: the gate fails after exactly one request, in either mode."""
-    connect(password="wrong-token", retry_delay=0.01)
+    value = {"conn_type": "lakesail", "host": fake.url, "password": "wrong-token"}
+    monkeypatch.setenv("AIRFLOW_CONN_LAKESAIL_DEFAULT", json.dumps(value))
     run = budget_dags.DAGS[f"faults_budget_{mode}"].test()
     assert {ti.task_id: ti.state for ti in run.get_task_instances()} == {"gate": "failed"}
     assert len(fake.arrivals) == 1

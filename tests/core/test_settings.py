@@ -56,9 +56,6 @@ def set_json_conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any) 
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "lakesail", **fields}))
 
 
-# ---------------------------------------------------------------------------- the URL
-
-
 @pytest.mark.parametrize(
     ("host", "schema", "port", "expected"),
     [
@@ -67,20 +64,16 @@ def set_json_conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any) 
         ("  https://lakesail.example.com  ", None, None, "https://lakesail.example.com"),
         ("HTTPS://lakesail.example.com", None, None, "https://lakesail.example.com"),
         ("http://127.0.0.1:8080", None, None, "http://127.0.0.1:8080"),
-        # No scheme: https, or the schema field's.
         ("lakesail.example.com", None, None, "https://lakesail.example.com"),
         ("lakesail.example.com", "", None, "https://lakesail.example.com"),
         ("lakesail.example.com", "http", None, "http://lakesail.example.com"),
         ("lakesail.example.com", " HTTPS ", None, "https://lakesail.example.com"),
         ("lakesail.example.com", "https", 8443, "https://lakesail.example.com:8443"),
-        # A scheme in the host wins over the schema field.
         ("https://lakesail.example.com", "http", None, "https://lakesail.example.com"),
-        # Path prefix (a gateway) is kept, without a trailing slash.
         ("https://gw.example.com/lakesail", None, None, "https://gw.example.com/lakesail"),
         ("https://gw.example.com/lakesail/", None, None, "https://gw.example.com/lakesail"),
         ("https://gw.example.com/a/b/", None, 8443, "https://gw.example.com:8443/a/b"),
         ("gw.example.com/lakesail", "http", None, "http://gw.example.com/lakesail"),
-        # Port: added when the host has none; the host's own port wins.
         ("https://lakesail.example.com", None, 9443, "https://lakesail.example.com:9443"),
         ("https://lakesail.example.com:7443", None, 9443, "https://lakesail.example.com:7443"),
         ("http://[::1]", None, 8080, "http://[::1]:8080"),
@@ -119,45 +112,14 @@ def test_plain_http_warns_once_and_only_for_a_remote_host(
 ) -> None:
     monkeypatch.setattr(settings_module, "_warned_plain_http", set())
     remote = "http://plain-http-warning.example.com"
-    hosts = [
-        remote,
-        remote,
-        "http://127.0.0.1:8080",
-        "http://localhost",
-        "http://[::1]:9000",
-        "http://127.9.9.9",
-    ]
+    local = ["http://127.0.0.1:8080", "http://localhost", "http://[::1]:9000", "http://127.9.9.9"]
     with caplog.at_level("WARNING", logger="airflow_provider_flinksp.hooks"):
-        for host in [*hosts, "https://remote.example"]:
+        for host in [remote, remote, *local, "https://remote.example"]:
             assert settings_for(host=host).base_url == host
     warned = [r.getMessage() for r in caplog.records if "plain http" in r.getMessage()]
     assert len(warned) == 1
     assert remote in warned[0]
     assert TOKEN not in caplog.text
-
-
-# ---------------------------------------------------------------------------- fields and extras
-
-
-def test_from_connection_reads_every_field() -> None:
-    settings = settings_for(
-        host="gw.example.com/lakesail",
-        schema="http",
-        port=8080,
-        extra={"timeout": 12, "verify": "/etc/ssl/ca.pem", "retry_limit": 5, "retry_delay": 0.25},
-    )
-    assert settings == ConnectionSettings(
-        base_url="http://gw.example.com:8080/lakesail",
-        **bearer(TOKEN),
-        timeout=12.0,
-        verify="/etc/ssl/ca.pem",
-        retry_limit=5,
-        retry_delay=0.25,
-    )
-
-
-def test_defaults_when_extra_is_empty() -> None:
-    assert settings_for(extra=None) == BARE
 
 
 VERIFY = [(True, True), (False, False), ("true", True), ("True", True), ("false", False), ("FALSE", False)]
@@ -203,11 +165,12 @@ def test_bad_connection_names_the_field(fields: dict[str, Any], needle: str) -> 
     assert TOKEN not in str(info.value)
 
 
-# ---------------------------------------------------------------------------- AIRFLOW_CONN_ URI and JSON
-
-
 def _json(**fields: Any) -> str:
     return json.dumps({"conn_type": "lakesail", "password": TOKEN, **fields})
+
+
+def cs(base_url: str, token: str = TOKEN, **fields: Any) -> ConnectionSettings:
+    return ConnectionSettings(base_url, **bearer(token), **fields)
 
 
 @pytest.mark.parametrize(
@@ -216,9 +179,9 @@ def _json(**fields: Any) -> str:
         (
             f"lakesail://:{quote(ODD_TOKEN, safe='')}@lakesail.example.com:8443/http"
             "?timeout=12&verify=false&retry_limit=5&retry_delay=0.5",
-            ConnectionSettings(
+            cs(
                 "http://lakesail.example.com:8443",
-                **bearer(ODD_TOKEN),
+                ODD_TOKEN,
                 timeout=12.0,
                 verify=False,
                 retry_limit=5,
@@ -227,7 +190,7 @@ def _json(**fields: Any) -> str:
         ),
         (
             f"lakesail://:{TOKEN}@{quote('https://gw.example.com/lakesail', safe='')}?verify=%2Fetc%2Fca.pem",
-            ConnectionSettings("https://gw.example.com/lakesail", **bearer(TOKEN), verify="/etc/ca.pem"),
+            cs("https://gw.example.com/lakesail", verify="/etc/ca.pem"),
         ),
         (f"lakesail://:{TOKEN}@lakesail.example.com", BARE),
         (
@@ -236,9 +199,8 @@ def _json(**fields: Any) -> str:
                 port=9443,
                 extra={"timeout": 7, "verify": "false", "retry_limit": "2", "retry_delay": 0},
             ),
-            ConnectionSettings(
+            cs(
                 "https://gw.example.com:9443/lakesail",
-                **bearer(TOKEN),
                 timeout=7.0,
                 verify=False,
                 retry_limit=2,
@@ -247,7 +209,7 @@ def _json(**fields: Any) -> str:
         ),
         (
             _json(host="ls.internal", schema="http", extra=json.dumps({"verify": True, "timeout": "3"})),
-            ConnectionSettings("http://ls.internal", **bearer(TOKEN), timeout=3.0),
+            cs("http://ls.internal", timeout=3.0),
         ),
     ],
     ids=["uri-every-setting", "uri-full-url-host", "uri-bare-host", "json-every-setting", "json-extra-text"],
@@ -263,8 +225,7 @@ def test_airflow_conn_forms(
 def test_connection_settings_used_on_the_wire(
     monkeypatch: pytest.MonkeyPatch, requests_mock: Any, verify: bool | str
 ) -> None:
-    """What the connection says is what requests gets: URL with prefix and port, token, timeout, and
-    verify (winning over a CA bundle in the environment)."""
+    """URL with prefix and port, token, timeout and verify (over REQUESTS_CA_BUNDLE) reach requests."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     host = "https://gw.example.com/lakesail"
     set_json_conn(
@@ -282,9 +243,8 @@ def test_connection_settings_used_on_the_wire(
 
 def test_test_connection_reports_a_broken_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     set_json_conn(monkeypatch, "ls_no_password", host=API)
-    ok, message = LakeSailHook("ls_no_password").test_connection()
-    assert ok is False
-    assert "no password" in message
+    message = "Connection 'ls_no_password' has no password: set it to the LakeSail API key"
+    assert LakeSailHook("ls_no_password").test_connection() == (False, message)
 
 
 def test_missing_ca_bundle_is_a_provider_error_on_both_paths(
@@ -292,35 +252,27 @@ def test_missing_ca_bundle_is_a_provider_error_on_both_paths(
 ) -> None:
     """A CA bundle path that does not exist: a LakeSailError naming 'verify', never a bare OSError."""
     set_json_conn(
-        monkeypatch,
-        "ca_test",
-        host="https://127.0.0.1:9",
-        password="tok",
-        extra={"verify": str(tmp_path / "no.pem")},
+        monkeypatch, "ca", host="https://127.0.0.1:9", password="t", extra={"verify": str(tmp_path / "no")}
     )
+    hook = LakeSailHook("ca", retry_limit=1)
     with pytest.raises(LakeSailError, match="verify"):
-        LakeSailHook("ca_test", retry_limit=1).list_session_job_savepoints("WS1", "SESS1", "JOB1")
+        hook.list_session_job_savepoints("WS1", "SESS1", "JOB1")
     with pytest.raises(LakeSailError, match="verify"):
-        asyncio.run(
-            LakeSailHook("ca_test", retry_limit=1).a_list_session_job_savepoints("WS1", "SESS1", "JOB1")
-        )
-
-
-# ---------------------------------------------------------------------------- provider registration
+        asyncio.run(hook.a_list_session_job_savepoints("WS1", "SESS1", "JOB1"))
 
 
 EXTRAS = {"timeout", "verify", "retry_limit", "retry_delay"}
-#: name -> (index in connection-types, hook class, default conn id and its attribute, hidden fields,
-#: the host placeholder's scheme, the extra placeholder's keys)
+#: name -> (index in connection-types, hook class, hidden fields, the host placeholder's scheme, the
+#: host's label, the extra placeholder's keys)
 FORMS = {
-    "lakesail": (0, LakeSailHook, "lakesail_default", "lakesail_conn_id", ["login"], "https://", EXTRAS),
-    "flink": (1, FlinkRestHook, "flink_default", "flink_conn_id", [], "http://", EXTRAS | {"savepoint_dir"}),
+    "lakesail": (0, LakeSailHook, ["login"], "https://", "API URL", EXTRAS),
+    "flink": (1, FlinkRestHook, [], "http://", "REST URL", EXTRAS | {"savepoint_dir"}),
 }
 
 
 @pytest.mark.parametrize("name", FORMS)
 def test_provider_info_declares_the_connection_type_and_form(name: str) -> None:
-    index, hook_class, default, attr, hidden, scheme, extras = FORMS[name]
+    index, hook_class, hidden, scheme, host_label, extras = FORMS[name]
     info = get_provider_info()
     assert info["package-name"] == "airflow-provider-flinksp"
     conn_type = info["connection-types"][index]
@@ -329,23 +281,15 @@ def test_provider_info_declares_the_connection_type_and_form(name: str) -> None:
     module_name, _, class_name = conn_type["hook-class-name"].rpartition(".")
     assert getattr(importlib.import_module(module_name), class_name) is hook_class
     assert hook_class.hook_name == conn_type["hook-name"]
-    assert (hook_class.default_conn_name, hook_class.conn_name_attr) == (default, attr)
+    assert (hook_class.default_conn_name, hook_class.conn_name_attr) == (f"{name}_default", f"{name}_conn_id")
     form = conn_type["ui-field-behaviour"]
     assert form["hidden-fields"] == hidden  # the flink form keeps the login (basic auth)
     assert form["placeholders"]["host"].startswith(scheme)
+    assert form["relabeling"]["host"] == host_label
+    assert form["relabeling"]["password"] not in ("", "Password")
+    assert form["placeholders"]["password"]
     assert set(json.loads(form["placeholders"]["extra"])) == extras
-
-
-def test_lakesail_form_labels_and_a_valid_placeholder_extra() -> None:
-    lakesail, flink = (
-        conn_type["ui-field-behaviour"] for conn_type in get_provider_info()["connection-types"]
-    )
-    for field, default_label in (("host", "Host"), ("password", "Password")):
-        assert lakesail["relabeling"][field]
-        assert lakesail["relabeling"][field] != default_label
-    assert lakesail["placeholders"]["password"]
-    settings_for(extra=json.loads(lakesail["placeholders"]["extra"]))  # the placeholder is a valid extra
-    assert flink["relabeling"]["host"] == "REST URL"
+    settings_for(extra=json.loads(form["placeholders"]["extra"]))  # the placeholder is a valid extra
 
 
 @pytest.mark.parametrize(
@@ -372,16 +316,12 @@ def test_provider_info_validates_against_airflows_schema() -> None:
 
     root = Path(airflow.__file__).parent
     jsonschema.validate(get_provider_info(), json.loads((root / "provider_info.schema.json").read_text()))
-    form_schema = json.loads((root / "customized_form_field_behaviours.schema.json").read_text())
-    jsonschema.validate(LakeSailHook.get_ui_field_behaviour(), form_schema)
-
-
-def test_get_ui_field_behaviour_for_airflow_2() -> None:
-    behaviour = LakeSailHook.get_ui_field_behaviour()
-    assert set(behaviour) == {"hidden_fields", "relabeling", "placeholders"}
-    assert behaviour["hidden_fields"] == ["login"]
-    assert behaviour["relabeling"] == CONNECTION_FORM["relabeling"]
-    assert behaviour["placeholders"] == CONNECTION_FORM["placeholders"]
+    behaviour = LakeSailHook.get_ui_field_behaviour()  # the form of Airflow 2
+    jsonschema.validate(
+        behaviour, json.loads((root / "customized_form_field_behaviours.schema.json").read_text())
+    )
+    form = {key: CONNECTION_FORM[key] for key in ("relabeling", "placeholders")}
+    assert behaviour == {"hidden_fields": ["login"], **form}
     assert {"host", "password"} <= set(behaviour["relabeling"])
 
 
@@ -416,12 +356,9 @@ def test_providers_manager_lists_the_hook_and_form() -> None:
     assert "flink" in behaviours  # Airflow 2.11 reads the form from each hook class's own namespace
     assert behaviours["lakesail"]["relabeling"]["host"] == CONNECTION_FORM["relabeling"]["host"]
     assert "airflow_provider_flinksp.triggers" in trigger_classes
+    if AIRFLOW_V3:  # the task-SDK providers manager
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
-
-@pytest.mark.skipif(not AIRFLOW_V3, reason="the task-SDK providers manager exists on Airflow 3 only")
-def test_task_sdk_providers_manager_lists_the_hook() -> None:
-    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
-
-    hook_info = ProvidersManagerTaskRuntime().hooks.get("lakesail")
-    assert hook_info is not None
-    assert hook_info.hook_class_name == "airflow_provider_flinksp.hooks.LakeSailHook"
+        sdk_info = ProvidersManagerTaskRuntime().hooks.get("lakesail")
+        assert sdk_info is not None
+        assert sdk_info.hook_class_name == "airflow_provider_flinksp.hooks.LakeSailHook"
