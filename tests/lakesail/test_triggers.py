@@ -168,6 +168,7 @@ def test_unauthorized_is_an_api_failure_after_one_request(
     assert event["reason"] == "api"
     assert "401" in event["message"]
     assert wrong not in json.dumps(event)
+    assert [record.status for record in fake.requests] == [401]  # retry_limit=3, yet one request
     assert fake.token not in json.dumps(event)
     assert len(fake.requests) == 1
 
