@@ -252,7 +252,11 @@ def test_missing_ca_bundle_is_a_provider_error_on_both_paths(
 ) -> None:
     """A CA bundle path that does not exist: a LakeSailError naming 'verify', never a bare OSError."""
     set_json_conn(
-        monkeypatch, "ca", host="https://127.0.0.1:9", password="t", extra={"verify": str(tmp_path / "no")}
+        monkeypatch,
+        "ca",
+        host="https://127.0.0.1:9",
+        password="ca-token",
+        extra={"verify": str(tmp_path / "no")},
     )
     hook = LakeSailHook("ca", retry_limit=1)
     with pytest.raises(LakeSailError, match="verify"):
