@@ -34,8 +34,9 @@ GOOD = {"name": "orders-v2", "flinkConfiguration": {"parallelism.default": "4"},
 
 @pytest.fixture
 def paged(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLakeSail]:
-    """A fake whose job list pages hold at most 2 items, with session WS1/SESS1."""
-    with FakeLakeSail(token=TOKEN, page_size=2, job_start_delay=0.2) as server:
+    """A fake whose job list pages hold at most 2 items, with session WS1/SESS1; created jobs stay
+    PENDING, so two listings agree however slow the run."""
+    with FakeLakeSail(token=TOKEN, page_size=2, job_start_delay=3600) as server:
         server.add_session("WS1", "SESS1")
         point_at(monkeypatch, server)
         yield server
