@@ -103,6 +103,18 @@ def set_body_cap(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
     monkeypatch.setattr(policy, "MAX_BODY_BYTES", size)
 
 
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The sync hook's waits between attempts, recorded instead of slept."""
+    from types import SimpleNamespace
+
+    from airflow_provider_flinksp.core import hook as base_hook
+
+    recorded: list[float] = []
+    monkeypatch.setattr(base_hook, "time", SimpleNamespace(sleep=recorded.append))
+    return recorded
+
+
 def bearer(token: str) -> dict[str, object]:
     """The ConnectionSettings fields of a bearer-token connection."""
     return {"authorization": f"Bearer {token}", "secrets": (token,)}

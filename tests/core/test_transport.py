@@ -12,7 +12,6 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from airflow_provider_flinksp.core import hook as base_hook
 from airflow_provider_flinksp.core.transport import policy
 from airflow_provider_flinksp.exceptions import LakeSailApiError, LakeSailConnectionError
 from airflow_provider_flinksp.hooks import LakeSailHook
@@ -23,14 +22,6 @@ API = "https://lakesail.test"
 LIST = f"{API}/api/flink/v1/workspaces/WS1/sessions/SESS1/jobs/JOB1/savepoints"
 IDS = ("WS1", "SESS1", "JOB1")
 EMPTY_LIST = {"pending": [], "completed": []}
-
-
-@pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The waits between attempts, recorded instead of slept."""
-    recorded: list[float] = []
-    monkeypatch.setattr(base_hook, "time", SimpleNamespace(sleep=recorded.append))
-    return recorded
 
 
 @pytest.fixture

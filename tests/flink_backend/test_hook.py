@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_flinksp.core import hook as base_hook
 from airflow_provider_flinksp.core.models import Savepoint
 from airflow_provider_flinksp.exceptions import (
     FlinkApiError,
@@ -37,14 +36,6 @@ def set_conn(monkeypatch: pytest.MonkeyPatch, conn_id: str, host: str, **fields:
     value = {"conn_type": "flink", "host": host, **fields}
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(value))
     return conn_id
-
-
-@pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The waits between attempts, recorded instead of slept."""
-    recorded_waits: list[float] = []
-    monkeypatch.setattr(base_hook, "time", SimpleNamespace(sleep=recorded_waits.append))
-    return recorded_waits
 
 
 @pytest.fixture
